@@ -1,0 +1,61 @@
+# lrfind_ext. `make demo` and `make test` each do the whole set-up on a fresh machine: a virtual environment in
+# $(VENV), torch pinned (override TORCH_PINS, e.g. TORCH_PINS="torch torchvision --index-url
+# https://download.pytorch.org/whl/cpu"), and the package in editable mode with its dev extras.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help venv demo test test-all export nbs docs browser bench bench-quality clean
+
+help:
+	@echo "make demo      lr_find on scikit-learn's digits: prints the suggestions, writes the plot to a PNG"
+	@echo "make test      every check (notebooks in sync, notebook tests, pytest, docs in a browser): N passed, N failed"
+	@echo "make test-all  the same, with the slow notebook cells and tests"
+	@echo "make export    regenerate lrfind_ext/ and README.md from nbs/"
+	@echo "make nbs       re-execute the notebooks in place, keeping their outputs (the docs show them)"
+	@echo "make docs      build the docs site into _docs/, offline"
+	@echo "make bench     speed benchmark; make bench-quality: suggestion-quality benchmark"
+
+$(STAMP): settings.ini setup.py pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q $(TORCH_PINS)
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+venv: $(STAMP)
+
+demo: venv
+	$(BIN)/python scripts/demo.py
+
+test: venv browser
+	$(BIN)/python scripts/run_tests.py
+
+test-all: venv browser
+	$(BIN)/python scripts/run_tests.py --slow
+
+export: venv
+	$(BIN)/nbdev-export
+	$(BIN)/python scripts/readme.py
+
+nbs: venv
+	$(BIN)/python scripts/run_nbs.py
+
+docs: venv
+	$(BIN)/python scripts/docs.py
+
+# The docs test opens every page in Debian's Chromium; install it if it is missing (needs root, as on CI).
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null || \
+	  (apt-get install -y -q chromium >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null))
+
+bench: venv
+	$(BIN)/python bench/speed.py
+
+bench-quality: venv
+	$(BIN)/python bench/quality.py
+
+clean:
+	rm -rf _docs _proc demo_out build dist *.egg-info .pytest_cache .hypothesis

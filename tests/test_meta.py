@@ -1,0 +1,51 @@
+"The package's metadata: settings.ini is its one source; what pyproject.toml and the package repeat must agree."
+import configparser,sys,tomllib
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+@pytest.fixture(scope='module')
+def ini():
+    cfg = configparser.ConfigParser(delimiters=['='])
+    cfg.read(ROOT/'settings.ini')
+    return cfg['DEFAULT']
+
+@pytest.fixture(scope='module')
+def proj(): return tomllib.loads((ROOT/'pyproject.toml').read_text())
+
+def test_name_agrees(ini, proj):
+    assert proj['project']['name'] == ini['lib_name']
+    assert proj['tool']['nbdev']['lib_path'] == ini['lib_path']
+
+def test_paths_agree(ini, proj):
+    nb = proj['tool']['nbdev']
+    assert (nb['nbs_path'], nb['doc_path']) == (ini['nbs_path'], ini['doc_path'])
+
+def test_urls_agree(ini, proj):
+    urls = proj['project']['urls']
+    assert urls['Repository'] == ini['git_url']
+    assert urls['Documentation'].rstrip('/') == ini['doc_host'] + ini['doc_baseurl']
+
+def test_pyproject_holds_no_other_metadata(proj):
+    "Everything but name and urls is dynamic: setup.py takes it from settings.ini"
+    static = set(proj['project']) - {'name', 'dynamic', 'urls'}
+    assert not static, f"pyproject.toml repeats {static}: keep it in settings.ini"
+    for k in 'version','description','dependencies','optional-dependencies','requires-python':
+        assert k in proj['project']['dynamic']
+
+def test_version_from_settings(ini):
+    import lrfind_ext
+    assert lrfind_ext.__version__ == ini['version'], "the installed metadata is stale: reinstall (make venv)"
+
+def test_installed_requirements_match(ini):
+    "The installed distribution's requirements are settings.ini's"
+    from importlib.metadata import requires
+    reqs = {r.split(';')[0].replace(' ', '') for r in requires('lrfind_ext')}
+    for r in ini['requirements'].split(): assert r in reqs
+    for r in ini['dev_requirements'].split(): assert r in reqs
+
+def test_requirements_are_the_four(ini):
+    names = {r.split('>')[0].split('=')[0].split('<')[0] for r in ini['requirements'].split()}
+    assert names == {'fastai', 'fastcore', 'torch', 'matplotlib'}
+
