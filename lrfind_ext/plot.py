@@ -1,4 +1,4 @@
-"""One log-x axis on which every suggestion is marked at exactly the value returned.
+"""One log-x axis on which every suggestion is marked at exactly the learning rate returned, labelled with that value.
 
 Docs: https://lrfind-ext.github.io/lrfind_ext/plot.html.md"""
 
@@ -9,22 +9,186 @@ from __future__ import annotations
 import math
 import numpy as np
 import matplotlib.pyplot as plt
-from fastai.learner import Recorder
-import fastai.callback.schedule
+from matplotlib import ticker,transforms
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from fastcore.basics import patch
+from fastai.learner import Recorder
+import fastai.callback.schedule # fastai's own plot_lr_find, kept as `fastai_plot_lr_find`
 from .curve import *
+from .curve import _n_finite
 from .suggest import *
 
 # %% auto #0
-__all__ = ['fastai_plot_lr_find', 'ext_plot_lr_find', 'plot_lr']
+__all__ = ['okabe_ito', 'fastai_plot_lr_find', 'ext_plot_lr_find', 'fmt_lr', 'lr_axis', 'y_range', 'plot_lr']
 
-# %% ../nbs/03_plot.ipynb #d095833e
-def plot_lr(crv:LRCurve, suggs=(), ax=None, **kwargs):
-    "Draw `crv` and each suggestion in `suggs` at its returned learning rate"
-    fig,ax = (plt.subplots() if ax is None else (ax.figure, ax))
-    ax.plot(crv.lrs, crv.smooth)
-    for s in suggs: ax.axvline(s.lr, label=f'{s.name} {s.lr:.1e}')
+# %% ../nbs/03_plot.ipynb #6c1c7a4e
+okabe_ito = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000']
+_markers = 'osD^vPX'
+_curve_styles = [('#222222','-'), ('#777777','--'), ('#222222',':'), ('#777777','-.')]
+
+# %% ../nbs/03_plot.ipynb #fdee1e01
+def fmt_lr(lr:float)->str:
+    "A learning rate in the notation of the plot's labels: `1.3e-03`"
+    return f'{lr:.1e}'
+
+# %% ../nbs/03_plot.ipynb #f8751bb6
+def lr_axis(ax):
+    "Log-scale x axis with a label at every decade (`1e-07`...`1e+01`) and minor ticks between"
     ax.set_xscale('log')
+    ax.xaxis.set_major_locator(ticker.LogLocator(base=10, numticks=100))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda x,_: f'{x:.0e}'))
+    ax.xaxis.set_minor_locator(ticker.LogLocator(base=10, subs=np.arange(2,10), numticks=100))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    return ax
+
+# %% ../nbs/03_plot.ipynb #a342417f
+def y_range(crv:LRCurve, raw:bool=True)->tuple|None:
+    "Loss range that shows the useful part of `crv` (start of the read window to the minimum), not the divergence"
+    sm = crv.smooth[:_n_finite(crv.smooth)]
+    if not len(sm): return None
+    try: w0 = crv.window.start
+    except CurveError: w0 = 0
+    i = int(np.argmin(sm))
+    lo,hi = sm[i],sm[min(w0,i):i+1].max()
+    if hi-lo < 1e-9*max(1.,abs(lo)): hi = sm.max()
+    if raw and crv.losses is not None:
+        r = crv.losses[min(w0,i):i+1]
+        r = r[np.isfinite(r)]
+        if len(r): lo = max(min(lo, np.percentile(r, 2)), lo-0.5*(hi-lo))
+    pad = 0.08*(hi-lo) if hi>lo else 0.05*abs(lo) or 0.1
+    return lo-pad,hi+pad
+
+# %% ../nbs/03_plot.ipynb #dd820ebb
+def _renderer(fig):
+    "A renderer to measure text with"
+    return fig.canvas.get_renderer() if hasattr(fig.canvas, 'get_renderer') else fig._get_renderer()
+
+def _layout_labels(ax, texts, pad_px=4):
+    "Move `texts` (x in data, y in axes units) into rows along the top of `ax` so that none overlap"
+    if not texts: return
+    fig = ax.figure
+    r = _renderer(fig)
+    axb = ax.get_window_extent(r)
+    rows = []
+    for t in sorted(texts, key=lambda t: t.get_position()[0]):
+        t.set_y(0.98)
+        bb = t.get_window_extent(r)
+        h = bb.height+pad_px
+        x0,x1 = bb.x0-pad_px,bb.x1+pad_px
+        for i,row in enumerate(rows):
+            if all(x1<a or x0>b for a,b in row): break
+        else:
+            i = len(rows)
+            rows.append([])
+        rows[i].append((x0,x1))
+        t.set_y(0.98 - i*h/axb.height)
+
+# %% ../nbs/03_plot.ipynb #1786e1ab
+def _state(ax):
+    "What earlier calls drew on `ax`: run count, label texts, legend handles, ranges"
+    if not hasattr(ax, '_lrfind'): ax._lrfind = dict(runs=0, n_sugg=0, texts=[], handles=[], ylim=None, xlim=None)
+    return ax._lrfind
+
+def _union(a, b): return b if a is None else (min(a[0],b[0]),max(a[1],b[1]))
+
+# %% ../nbs/03_plot.ipynb #04564abb
+def _xlabel(crv):
+    g,n = crv.meta.get('group', -1),crv.meta.get('n_groups', 1)
+    lbl = 'learning rate'
+    if n>1: lbl += f' (parameter group {g%n+1} of {n})'
+    return lbl
+
+def _ylabel(crv): return 'validation loss' if crv.meta.get('mode')=='valid' else 'loss'
+
+# %% ../nbs/03_plot.ipynb #f6a6db79
+def _draw_src(ax, crv, s, y, lim, c, m, gid):
+    "The point `s` was derived from (hollow), an arrow to the returned value, and the rule's note beside it"
+    sy = s.src_loss if lim is None else min(s.src_loss, lim[1])
+    ax.plot([s.src_lr], [sy], m, ms=10, mfc='none', mec=c, mew=1.5, zorder=5, gid=f'{gid}.src')
+    if abs(math.log10(s.lr/s.src_lr)) < 0.1: return # too close for an arrow: the legend gives the note
+    ax.annotate('', xy=(s.lr, y), xytext=(s.src_lr, sy), zorder=4, gid=f'{gid}.arrow',
+                arrowprops=dict(arrowstyle='-|>', color=c, lw=1.2, shrinkA=6, shrinkB=6))
+    xm,ym = math.sqrt(s.lr*s.src_lr),(y+sy)/2
+    above = not crv.loss_at(xm) > ym # put the note on the side of the arrow away from the curve
+    ax.annotate(s.note, xy=(xm, ym), xytext=(4, 4 if above else -4), textcoords='offset points', ha='left',
+                va='bottom' if above else 'top', fontsize=8, color=c, gid=f'{gid}.note', zorder=6,
+                bbox=dict(boxstyle='round,pad=0.15', fc='white', ec='none', alpha=0.8))
+
+# %% ../nbs/03_plot.ipynb #29de66ea
+def plot_lr(
+    crv:LRCurve, # The curve of an `lr_find` run
+    suggs=(), # `Suggestion`s to mark, at the learning rates they return
+    ax=None, # Axes to draw into; a new figure if None
+    *,
+    label:str|None=None, # Name of this run, to overlay several runs on one axes
+    show_raw:bool|None=None, # Draw the raw per-step losses faintly behind the smoothed curve (default: unless `label`)
+    show_skip:bool=True, # Shade the parts of the curve the suggesters did not read
+    figsize=(8,5), # Size of a new figure
+    legend:bool=True, # Draw a legend
+):
+    "Draw `crv`, and each of `suggs` at exactly the learning rate it returns; returns the `Figure`"
+    if ax is None: fig,ax = plt.subplots(figsize=figsize)
+    if show_raw is None: show_raw = label is None
+    fig,st = ax.figure,_state(ax)
+    run,pre,gid = st['runs'],f'{label}: ' if label else '',f"lrfind.{label or st['runs']}"
+    st['runs'] += 1
+    col,ls = _curve_styles[run%len(_curve_styles)]
+    lr_axis(ax)
+    nf = _n_finite(crv.smooth)
+    yr = y_range(crv, raw=show_raw)
+    if yr is not None: st['ylim'] = _union(st['ylim'], yr)
+    lim = st['ylim']
+    lrs = [*crv.lrs[:max(nf,1)]] + [s.lr for s in suggs] + [s.src_lr for s in suggs if s.derived]
+    if len(lrs): st['xlim'] = _union(st['xlim'], (min(lrs)/1.25, max(lrs)*1.25))
+    # The curve, and the raw losses behind it
+    if show_raw and crv.losses is not None:
+        ax.plot(crv.lrs, crv.losses, color=col, lw=0.7, alpha=0.25, zorder=1, gid=f'{gid}.raw')
+        st['handles'].append(Line2D([], [], color=col, lw=0.7, alpha=0.35, label=f'{pre}raw loss per step'))
+    cl, = ax.plot(crv.lrs, crv.smooth, color=col, ls=ls, lw=1.8, zorder=2, gid=f'{gid}.curve',
+                  label=f'{pre}smoothed loss' if label is None else label)
+    st['handles'].append(cl)
+    # The parts the suggesters did not read
+    try: w = crv.window
+    except CurveError: w = None
+    if show_skip and w is not None:
+        spans = [('skip_start', crv.lrs[0], crv.lrs[w.start]), ('skip_end', crv.lrs[w.stop-1], crv.lrs[len(crv)-1])]
+        for nm,a,b in spans:
+            if b<=a: continue
+            ax.axvspan(a, b, color='#999999', alpha=0.13, lw=0, zorder=0, gid=f'{gid}.{nm}')
+        if not any(getattr(h, 'get_label', lambda: '')()=='not read by the suggesters' for h in st['handles']):
+            st['handles'].append(Patch(color='#999999', alpha=0.25, label='not read by the suggesters'))
+    # Where the run stopped, if it diverged
+    if crv.stop in ('diverged','nonfinite') and nf:
+        i = nf-1
+        y = crv.smooth[i] if lim is None else min(crv.smooth[i], lim[1])
+        why = 'loss diverged' if crv.stop=='diverged' else 'loss not finite'
+        h, = ax.plot([crv.lrs[i]], [y], 'X', color=col, ms=8, zorder=4, gid=f'{gid}.stop', clip_on=False,
+                     label=f'{pre}stopped: {why} at {fmt_lr(crv.lrs[i])}')
+        st['handles'].append(h)
+    # Every suggestion, at the value returned
+    for s in suggs:
+        k = st['n_sugg']
+        st['n_sugg'] += 1
+        c,m = okabe_ito[k%len(okabe_ito)],_markers[k%len(_markers)]
+        sg = f'{gid}.{s.name}'
+        y = s.loss if lim is None else min(s.loss, lim[1])
+        txt = f'{pre}{s.name} {fmt_lr(s.lr)}'
+        ax.axvline(s.lr, color=c, ls='--', lw=1, zorder=3, gid=f'{sg}.vline')
+        mk, = ax.plot([s.lr], [y], m, color=c, ms=8, mec='white', mew=0.8, zorder=5, gid=f'{sg}.marker',
+                      label=txt + (f' ({s.note})' if s.derived else ''))
+        st['handles'].append(mk)
+        t = ax.text(s.lr, 0.98, txt, color=c, fontsize=8.5, ha='left', va='top', zorder=6, gid=f'{sg}.label',
+                    transform=transforms.offset_copy(ax.get_xaxis_transform(), fig=fig, x=3, units='points'),
+                    bbox=dict(boxstyle='round,pad=0.2', fc='white', ec=c, lw=0.6, alpha=0.9))
+        st['texts'].append(t)
+        if s.derived: _draw_src(ax, crv, s, y, lim, c, m, sg)
+    if st['xlim']: ax.set_xlim(*st['xlim'])
+    if lim: ax.set_ylim(*lim)
+    ax.set_xlabel(_xlabel(crv))
+    ax.set_ylabel(_ylabel(crv))
+    if legend: ax.legend(handles=st['handles'], loc='lower left', fontsize=8, framealpha=0.9)
+    _layout_labels(ax, st['texts'])
     return fig
 
 # %% ../nbs/03_plot.ipynb #bc2ea53c
@@ -32,11 +196,29 @@ fastai_plot_lr_find = getattr(Recorder, '_fastai_plot_lr_find', Recorder.plot_lr
 Recorder._fastai_plot_lr_find = fastai_plot_lr_find
 
 # %% ../nbs/03_plot.ipynb #a1dbfdf9
+def _recorder_curve(rec):
+    "The curve of the last `lr_find`: ours if it ran, else rebuilt from the recorder's `lrs` and `losses`"
+    crv = getattr(rec, 'lr_curve', None)
+    if crv is not None: return crv
+    if not getattr(rec, 'lrs', None): raise ValueError("The recorder holds no lr_find run: call learn.lr_find() first.")
+    return LRCurve(rec.lrs, smooth=[float(o) for o in rec.losses], skip_end=0, skip_start=0)
+
+# %% ../nbs/03_plot.ipynb #ccb78868
 @patch
-def plot_lr_find(self:Recorder, skip_end=5, return_fig=True, suggestions=None, nms=None, **kwargs):
-    "Draw the overlay of the last `lr_find`"
-    res = getattr(self, 'lr_result', None)
-    fig = res.plot(**kwargs)
+def plot_lr_find(self:Recorder,
+    skip_end=5, # Kept for fastai's callers; the overlay shades the unread points instead of cutting them
+    return_fig=True, # Return the figure
+    suggestions=None, # fastai's form: a list of `(lr, loss)` points to mark (default: the last run's suggestions)
+    nms=None, # Names of `suggestions`
+    **kwargs, # Passed to `plot_lr`
+):
+    "Draw the overlay of the last `lr_find` run, as `res.plot()` does"
+    crv = _recorder_curve(self)
+    if suggestions is None:
+        res = getattr(self, 'lr_result', None)
+        suggs = list(res.suggestions.values()) if res is not None else []
+    else: suggs = [Suggestion(float(x), name=n, loss=crv.loss_at(float(x))) for (x,_),n in zip(suggestions, nms or [])]
+    fig = plot_lr(crv, suggs, **kwargs)
     if return_fig: return fig
 
 ext_plot_lr_find = Recorder.plot_lr_find

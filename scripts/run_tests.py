@@ -24,7 +24,8 @@ def check_sync():
         d = Path(d)
         for p in 'nbs','lrfind_ext','scripts': shutil.copytree(ROOT/p, d/p, ignore=shutil.ignore_patterns('__pycache__', '.ipynb_checkpoints'))
         for p in 'pyproject.toml','settings.ini': shutil.copy(ROOT/p, d/p)
-        r = subprocess.run([BIN/'nbdev-export'], cwd=d, capture_output=True, text=True)
+        env = {k:v for k,v in os.environ.items() if k!='IN_TEST'} # nbdev-export does nothing when IN_TEST is set
+        r = subprocess.run([BIN/'nbdev-export'], cwd=d, capture_output=True, text=True, env=env)
         diff = _same_tree(ROOT/'lrfind_ext', d/'lrfind_ext') if r.returncode==0 else [r.stderr[-2000:]]
         res.append(('lrfind_ext/ matches the notebooks (nbdev-export leaves no diff)', not diff,
                     'differs: ' + ', '.join(diff) + '\n  Run `make export` and commit the result.'))
@@ -42,13 +43,14 @@ def run_nbs(slow=False):
     from nbdev.config import get_config
     from nbdev.test import test_nb
     from fastcore.parallel import parallel
-    os.environ['IN_TEST'] = '1'
     cfg = get_config(ROOT)
     skip = cfg.tst_flags.split() if isinstance(cfg.tst_flags, str) else list(cfg.tst_flags)
     force = ['slow'] if slow else []
     nbs = sorted(p for p in (ROOT/'nbs').rglob('*.ipynb') if not any(q.startswith(('_','.')) for q in p.relative_to(ROOT/'nbs').parts))
-    outs = parallel(test_nb, nbs, skip_flags=skip, force_flags=force, n_workers=min(2, os.cpu_count() or 1),
-                    basepath=str(ROOT), cell_timeout=900, progress=False)
+    os.environ['IN_TEST'] = '1' # as nbdev-test does: notebooks' export cells don't export
+    try: outs = parallel(test_nb, nbs, skip_flags=skip, force_flags=force, n_workers=min(2, os.cpu_count() or 1),
+                         basepath=str(ROOT), cell_timeout=900, progress=False)
+    finally: del os.environ['IN_TEST']
     return [(f'notebook {p.relative_to(ROOT)} ({t:.0f}s)', ok, 'its tests failed (traceback above)')
             for p,(ok,t) in zip(nbs, outs)]
 
