@@ -25,7 +25,7 @@ __all__ = ['okabe_ito', 'fastai_plot_lr_find', 'ext_plot_lr_find', 'fmt_lr', 'lr
 # %% ../nbs/03_plot.ipynb #6c1c7a4e
 okabe_ito = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000']
 _markers = 'osD^vPX'
-_curve_styles = [('#222222','-'), ('#777777','--'), ('#222222',':'), ('#777777','-.')]
+_curve_styles = [(None,'-'), ('#777777','--'), (None,':'), ('#777777','-.')] # None: the style's text colour
 
 # %% ../nbs/03_plot.ipynb #fdee1e01
 def fmt_lr(lr:float)->str:
@@ -106,6 +106,7 @@ def _draw_src(ax, crv, s, y, lim, c, m, gid):
     "The point `s` was derived from (hollow), an arrow to the returned value, and the rule's note beside it"
     sy = s.src_loss if lim is None else min(s.src_loss, lim[1])
     ax.plot([s.src_lr], [sy], m, ms=10, mfc='none', mec=c, mew=1.5, zorder=5, gid=f'{gid}.src')
+    bg = plt.rcParams['axes.facecolor']
     if abs(math.log10(s.lr/s.src_lr)) < 0.1: return # too close for an arrow: the legend gives the note
     ax.annotate('', xy=(s.lr, y), xytext=(s.src_lr, sy), zorder=4, gid=f'{gid}.arrow',
                 arrowprops=dict(arrowstyle='-|>', color=c, lw=1.2, shrinkA=6, shrinkB=6))
@@ -113,7 +114,7 @@ def _draw_src(ax, crv, s, y, lim, c, m, gid):
     above = not crv.loss_at(xm) > ym # put the note on the side of the arrow away from the curve
     ax.annotate(s.note, xy=(xm, ym), xytext=(4, 4 if above else -4), textcoords='offset points', ha='left',
                 va='bottom' if above else 'top', fontsize=8, color=c, gid=f'{gid}.note', zorder=6,
-                bbox=dict(boxstyle='round,pad=0.15', fc='white', ec='none', alpha=0.8))
+                bbox=dict(boxstyle='round,pad=0.15', fc=bg, ec='none', alpha=0.8))
 
 # %% ../nbs/03_plot.ipynb #29de66ea
 def plot_lr(
@@ -134,6 +135,7 @@ def plot_lr(
     run,pre,gid = st['runs'],f'{label}: ' if label else '',f"lrfind.{label or st['runs']}"
     st['runs'] += 1
     col,ls = _curve_styles[run%len(_curve_styles)]
+    col,bg = col or plt.rcParams['axes.labelcolor'],plt.rcParams['axes.facecolor']
     lr_axis(ax)
     nf = _n_finite(crv.smooth)
     yr = y_range(crv, raw=show_raw)
@@ -175,12 +177,12 @@ def plot_lr(
         y = s.loss if lim is None else min(s.loss, lim[1])
         txt = f'{pre}{s.name} {fmt_lr(s.lr)}'
         ax.axvline(s.lr, color=c, ls='--', lw=1, zorder=3, gid=f'{sg}.vline')
-        mk, = ax.plot([s.lr], [y], m, color=c, ms=8, mec='white', mew=0.8, zorder=5, gid=f'{sg}.marker',
+        mk, = ax.plot([s.lr], [y], m, color=c, ms=8, mec=bg, mew=0.8, zorder=5, gid=f'{sg}.marker',
                       label=txt + (f' ({s.note})' if s.derived else ''))
         st['handles'].append(mk)
         t = ax.text(s.lr, 0.98, txt, color=c, fontsize=8.5, ha='left', va='top', zorder=6, gid=f'{sg}.label',
                     transform=transforms.offset_copy(ax.get_xaxis_transform(), fig=fig, x=3, units='points'),
-                    bbox=dict(boxstyle='round,pad=0.2', fc='white', ec=c, lw=0.6, alpha=0.9))
+                    bbox=dict(boxstyle='round,pad=0.2', fc=bg, ec=c, lw=0.6, alpha=0.9))
         st['texts'].append(t)
         if s.derived: _draw_src(ax, crv, s, y, lim, c, m, sg)
     if st['xlim']: ax.set_xlim(*st['xlim'])
