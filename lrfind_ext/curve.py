@@ -58,6 +58,8 @@ class LRCurve:
         self.num_it = n if num_it is None else int(num_it)
         self.stop,self.beta,self.skip_end,self.meta = stop,beta,int(skip_end),dict(meta or {})
         self.skip_start = self.num_it//10 if skip_start is None else int(skip_start)
+        if self.skip_start<0 or self.skip_end<0:
+            raise ValueError(f"skip_start and skip_end can't be negative, got {skip_start} and {skip_end}")
 
     stops = _stops
     def __len__(self): return len(self.lrs)

@@ -7,7 +7,7 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/suggest.html.md"""
 # %% ../nbs/01_suggest.ipynb #9c8ed264
 from __future__ import annotations
 import bisect,difflib,inspect,keyword,math
-from dataclasses import dataclass,replace
+from dataclasses import dataclass,replace,astuple
 from functools import partial
 import numpy as np,torch
 from fastcore.basics import patch
@@ -35,6 +35,11 @@ class Suggestion:
     def __repr__(self):
         src = f', from {self.src_lr:.2e} ({self.note})' if self.derived else ''
         return f'Suggestion({self.name or "?"}: lr={self.lr:.2e}{src})'
+
+    def __eq__(self, other):
+        "Field by field, a NaN loss equal to a NaN loss (as after pickling)"
+        if not isinstance(other, Suggestion): return NotImplemented
+        return all(a==b or (a!=a and b!=b) for a,b in zip(astuple(self), astuple(other)))
 
 # %% ../nbs/01_suggest.ipynb #ddf8da7f
 def _win(crv:LRCurve):
@@ -110,22 +115,27 @@ def _check_name(name):
         raise SuggestError(f"{name!r} can't name a suggester: it must be a Python identifier not starting with '_' "
                            "(it becomes a field of lr_find's result). Register the function under another name, "
                            "e.g. suggesters.register('my_rule')(f).")
+    if name=='all':
+        raise SuggestError("'all' is reserved: suggest_funcs='all' asks for every registered suggester. Choose another name.")
     if name in _reserved:
         raise SuggestError(f"{name!r} is reserved: the result of lr_find has an attribute of that name. "
                            "Choose another name.")
     return name
 
 # %% ../nbs/01_suggest.ipynb #f0f4d715
-def _n_req(f):
-    "Number of required positional parameters of `f`"
+def _n_pos(f):
+    "Numbers of required and of accepted positional parameters of `f` (None, None if its signature can't be read)"
     try: ps = inspect.signature(f).parameters.values()
-    except (TypeError, ValueError): return None
-    return sum(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in ps)
+    except (TypeError, ValueError): return None,None
+    pos = [p for p in ps if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    n_max = math.inf if any(p.kind==p.VAR_POSITIONAL for p in ps) else len(pos)
+    return sum(p.default is p.empty for p in pos),n_max
 
 def _is_fastai_style(f):
     "Whether `f` takes fastai's `(lrs, losses, num_it)` rather than a curve"
-    n = _n_req(f)
-    if n in (1,3): return n==3
+    req,n_max = _n_pos(f)
+    if req==1 or (req==0 and n_max in (1,2)): return False
+    if req==3 or (req in (0,2) and n_max>=3): return True # fastai calls f(lrs, losses, num_it), defaults or not
     raise SuggestError(f"Can't tell how to call {f!r}: a suggester takes one argument (an LRCurve) or fastai's "
                        "three (lrs, losses, num_it).")
 
