@@ -6,7 +6,7 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/finder.html.md"""
 
 # %% ../nbs/02_finder.ipynb #8b0fe442
 from __future__ import annotations
-import collections,functools,math,random,warnings
+import collections,functools,html,math,random,warnings
 import numpy as np,torch
 from fastcore.basics import patch,store_attr
 from fastcore.foundation import L
@@ -17,6 +17,7 @@ from fastai.torch_core import find_bs,rank_distrib
 import fastai.callback.schedule # fastai's own lr_find, kept as `fastai_lr_find`
 from .curve import *
 from .suggest import *
+import lrfind_ext.rules # registers `basin`, the default rule
 
 # %% auto #0
 __all__ = ['default_suggest', 'fastai_lr_find', 'ext_lr_find', 'Snapshot', 'LRFindCallback', 'LRFindResult', 'lr_result']
@@ -28,7 +29,8 @@ class _OnDev:
     def __init__(self, t): self.t,self.device = t.detach().to('cpu', copy=True),t.device
 
 def _stash(o):
-    "Copy the tensors inside the containers `o` to the CPU, keeping everything else"
+    "Copy the tensors inside the containers `o` to the CPU, keeping everything else (model parameters included)"
+    if isinstance(o, torch.nn.Parameter): return o
     if isinstance(o, torch.Tensor): return _OnDev(o)
     if isinstance(o, dict):
         res = o.copy()
@@ -61,10 +63,15 @@ def _opt_snap(opt):
             opt.__dict__.clear(); opt.__dict__.update(d)
             inner.load_state_dict(_unstash(sd))
         return _restore
-    state,hypers = _stash(opt.state),_stash(opt.hypers)
+    # A fastai `Optimizer`: its own attributes (`state`, `hypers`; `slow_weights`, `count` of a `Lookahead`), and the
+    # optimizer it wraps, if any (`Lookahead` keeps `state` and `hypers` there)
+    inner = d.get('opt')
+    inner_restore = _opt_snap(inner) if isinstance(inner, (Optimizer, OptimWrapper, torch.optim.Optimizer)) else None
+    own = {k:_stash(v) for k,v in d.items() if k!='opt'}
     def _restore():
         opt.__dict__.clear(); opt.__dict__.update(d)
-        opt.state,opt.hypers = _unstash(state),_unstash(hypers)
+        opt.__dict__.update(_unstash(own))
+        if inner_restore: inner_restore()
     return _restore
 
 # %% ../nbs/02_finder.ipynb #db0300b7
@@ -87,6 +94,15 @@ def _set_rng_state(st):
 
 def _loaders(dls): return list(getattr(dls, 'loaders', None) or [])
 
+def _generators(dls):
+    "The `torch.Generator`s that plain PyTorch `DataLoader`s in `dls` shuffle with, each once"
+    seen,res = set(),[]
+    for dl in _loaders(dls):
+        for o in (dl, getattr(dl, 'sampler', None), getattr(getattr(dl, 'batch_sampler', None), 'sampler', None)):
+            g = getattr(o, 'generator', None)
+            if isinstance(g, torch.Generator) and id(g) not in seen: seen.add(id(g)); res.append(g)
+    return res
+
 # %% ../nbs/02_finder.ipynb #91678c1f
 class Snapshot:
     "Everything a training run on `learn` changes, copied to the CPU, ready to `restore` bit for bit"
@@ -100,6 +116,7 @@ class Snapshot:
         self.opt = _opt_snap(learn.opt)
         self.rng = _rng_state()
         self.dl_rngs = [(dl,dl.rng.getstate()) for dl in _loaders(learn.dls) if isinstance(getattr(dl,'rng',None), random.Random)]
+        self.gens = [(g,g.get_state()) for g in _generators(learn.dls)]
 
     @torch.no_grad()
     def restore(self):
@@ -120,6 +137,7 @@ class Snapshot:
         for dl,st in self.dl_rngs:
             dl.rng = random.Random()
             dl.rng.setstate(st)
+        for g,st in self.gens: g.set_state(st)
 
 # %% ../nbs/02_finder.ipynb #0b00351f
 def _reduce_mean(t):
@@ -145,31 +163,30 @@ class LRFindCallback(Callback):
     ): store_attr()
 
     @property
-    def name(self): return 'lr_find_ext'
+    def name(self): return 'lr_finder' # fastai's name: callbacks that check `hasattr(learn, 'lr_finder')` stand aside
 
     def before_fit(self):
         self.rec,self.n_pts,self.best,self.stop = ([],[],[]),0,math.inf,'data'
         self.ema,self.halt = torch.tensor(0.),False
         self._reset_acc()
 
-    def _reset_acc(self): self.acc,self.acc_n,self.skipped = 0.,0,False
+    def _reset_acc(self): self.parts,self.skipped = [],False
     def _lrs(self, k): return [s*(e/s)**(k/self.num_it) for s,e in zip(self.start_lrs,self.end_lrs)]
     def before_batch(self): self.opt.set_hyper('lr', self._lrs(self.n_pts))
 
     def after_loss(self):
         if not len(self.yb): return
-        bs = find_bs(self.yb)
-        self.acc = self.acc + self.learn.loss.detach().float().mean()*bs
-        self.acc_n += bs
+        self.parts.append((self.learn.loss.detach().float().mean(), find_bs(self.yb)))
 
     def after_cancel_step(self): self.skipped = True
 
     def step_loss(self):
-        "Loss of the step just taken (the mean over its micro-batches)"
-        return self.acc/self.acc_n
+        "Loss of the step just taken: the batch loss itself, or the mean over the step's micro-batches"
+        if len(self.parts)==1: return self.parts[0][0]
+        return sum(l*bs for l,bs in self.parts)/sum(bs for _,bs in self.parts)
 
     def after_step(self):
-        if self.skipped or not self.acc_n: return self._reset_acc()
+        if self.skipped or not self.parts: return self._reset_acc()
         loss = _reduce_mean(torch.as_tensor(self.step_loss())).float().cpu()
         self._reset_acc()
         self.ema = torch.lerp(loss, self.ema, self.beta)
@@ -218,7 +235,7 @@ class LRFindResult:
 
     def _repr_html_(self):
         rows = ''.join(f"<tr><td>{s.name}</td><td>{s.lr:.2e}</td><td>{s.loss:.4g}</td>"
-                       f"<td>{f'{s.note} ({s.src_lr:.2e})' if s.derived else ''}</td></tr>" for s in self._suggs.values())
+                       f"<td>{html.escape(f'{s.note} ({s.src_lr:.2e})') if s.derived else ''}</td></tr>" for s in self._suggs.values())
         return (f"<table><caption>lr_find: {self._stop_txt()}</caption><thead><tr><th>suggester</th>"
                 f"<th>learning rate</th><th>loss</th><th>derived from</th></tr></thead><tbody>{rows}</tbody></table>")
 
@@ -265,8 +282,16 @@ def _group_lrs(lr, n, what):
     if not all(math.isfinite(o) and o>0 for o in lrs): raise ValueError(f"{what} must be finite and positive, got {lr!r}")
     return lrs
 
-def _check_args(learn, start_lr, end_lr, num_it, group):
+def _check_skip(v, what, none_ok=False):
+    "Raise unless `v` is a non-negative integer (or None where allowed)"
+    if v is None and none_ok: return
+    if isinstance(v, bool) or not isinstance(v, (int,np.integer)) or v<0:
+        raise ValueError(f"{what} must be a non-negative integer{' or None' if none_ok else ''}, got {v!r}")
+
+def _check_args(learn, start_lr, end_lr, num_it, group, skip_start=None, skip_end=5):
     "Validate `lr_find`'s arguments before training"
+    _check_skip(skip_start, 'skip_start', none_ok=True)
+    _check_skip(skip_end, 'skip_end')
     n = _n_groups(learn)
     starts,ends = _group_lrs(start_lr, n, 'start_lr'),_group_lrs(end_lr, n, 'end_lr')
     bad = [i for i,(s,e) in enumerate(zip(starts,ends)) if s>=e]
@@ -300,9 +325,12 @@ def _to_recorder(learn, crv, res=None):
     if rec is None: return
     rec.lrs,rec.losses = crv.lrs.tolist(),[torch.tensor(o, dtype=torch.float32) for o in crv.smooth]
     rec.hps,rec.lr_curve,rec.lr_result = {'lr':crv.lrs.tolist()},crv,res
+    # Like `lrs` and `losses`, not pickled: an exported learner must load where lrfind_ext is not installed
+    rec._stateattrs = tuple(dict.fromkeys((*type(rec)._stateattrs, 'lr_curve', 'lr_result')))
 
 # %% ../nbs/02_finder.ipynb #6a6c993d
-default_suggest = ('valley',)
+default_suggest = ('basin','valley')
+_no_lr_find_cbs = ('CSVLogger',) # callbacks that would write the run's fake epochs to a file
 fastai_lr_find = getattr(Learner, '_fastai_lr_find', Learner.lr_find)
 Learner._fastai_lr_find = fastai_lr_find
 
@@ -323,12 +351,16 @@ def lr_find(self:Learner,
 )->LRFindResult:
     "Run fastai's learning-rate range test, restore the learner exactly, and suggest learning rates"
     sgs = suggesters.resolve(suggest_funcs)
-    starts,ends,num_it = _check_args(self, start_lr, end_lr, num_it, group)
+    starts,ends,num_it = _check_args(self, start_lr, end_lr, num_it, group, skip_start, skip_end)
     beta = getattr(getattr(getattr(self, 'recorder', None), 'smooth_loss', None), 'beta', 0.98)
     cb = LRFindCallback(starts, ends, num_it, stop_div, div=div, beta=beta, group=group)
     n_epoch,snap = _n_epoch(self, num_it),Snapshot(self)
     try:
-        with self.no_logging(): self.fit(n_epoch, cbs=cb)
+        with self.no_logging(), self.removed_cbs([o for o in self.cbs if type(o).__name__ in _no_lr_find_cbs]):
+            self.fit(n_epoch, cbs=cb)
+    except BaseException as e:
+        cb.stop = 'interrupted' if isinstance(e, KeyboardInterrupt) else 'error'
+        raise
     finally:
         snap.restore()
         meta = dict(start_lr=starts[group], end_lr=ends[group], group=group, n_groups=len(starts))

@@ -1,0 +1,283 @@
+"""`lr_find` leaves the learner exactly as it found it, bit for bit, however the run ends; writes no file; opens no figure.
+
+The key property: `lr_find` then `fit_one_cycle` trains exactly as `fit_one_cycle` alone."""
+import os,random,tempfile
+from functools import partial
+from pathlib import Path
+import numpy as np,pytest,torch
+from torch import nn
+from torch.utils.data import DataLoader,TensorDataset
+import matplotlib,matplotlib.pyplot as plt
+from fastai.basics import Learner,DataLoaders,MSELossFlat,set_seed,SGD
+from fastai.callback.training import GradientAccumulation
+from fastai.optimizer import OptimWrapper
+import lrfind_ext
+from lrfind_ext.finder import fastai_lr_find,Snapshot
+from lrf_testutils import *
+
+pytestmark = pytest.mark.filterwarnings('ignore::UserWarning')
+
+from fastai.optimizer import ranger
+OPTS = {'fastai-adam': {}, 'adamw-wrapper': dict(wrap=torch.optim.AdamW),
+        'sgd-wrapper': dict(wrap=partial(torch.optim.SGD, momentum=0.9)),
+        'ranger-lookahead': dict(opt_func=ranger), # fastai's Lookahead(RAdam): an optimizer wrapping another
+        'prebuilt-wrapper': dict(opt_func=lambda ps, lr: OptimWrapper(opt=torch.optim.RMSprop([p for g in ps for p in g]
+                                 if isinstance(ps[0], list) else list(ps), lr=lr, momentum=0.5)))} # an already built torch optimizer
+
+def _used(opt='fastai-adam', create_opt=True, extra_cbs=(), **kwargs):
+    "A digits learner with BatchNorm and Dropout, optimizer state, gradients, a module in eval mode and a custom lr"
+    learn = digits(arch='bn', dropout=True, **OPTS[opt], **kwargs)
+    learn.add_cbs([Counter(), *extra_cbs])
+    learn.lr = 3e-3
+    if create_opt:
+        learn.create_opt()
+        xb,yb = learn.dls.one_batch()
+        for _ in range(2):
+            learn.opt.zero_grad()
+            learn.loss_func(learn.model(xb), yb).backward()
+            learn.opt.step()
+        learn.loss_func(learn.model(xb), yb).backward() # leave gradients behind
+    learn.model[1].eval() # BatchNorm in eval mode, the rest in training mode
+    return learn
+
+def _check_restored(learn, before, stop=None):
+    assert diff(before, capture(learn)) == []
+    if stop: assert learn.recorder.lr_curve.stop == stop, learn.recorder.lr_curve
+
+# ---- everything restored, in every way a run can end ----
+
+SCENARIOS = {
+    'normal':      (dict(stop_div=False), None, 'num_it'),
+    'diverges':    (dict(start_lr=1e-2, end_lr=1e4), None, 'diverged'),
+    'nan-loss':    (dict(loss='nan'), None, 'nonfinite'),
+    'inf-loss':    (dict(loss='inf'), None, 'nonfinite'),
+    'nan-no-stop': (dict(loss='nan', stop_div=False), None, 'num_it'),
+    'callback-raises': (dict(cb=lambda: RaiseAt(4, RuntimeError('callback failed'))), RuntimeError, 'error'),
+    'model-raises':    (dict(model_exc=ValueError('forward failed')), ValueError, 'error'),
+    'keyboard-interrupt': (dict(cb=lambda: RaiseAt(4, KeyboardInterrupt())), KeyboardInterrupt, 'interrupted'),
+    'interrupt-before-first-step': (dict(cb=lambda: RaiseAt(1, KeyboardInterrupt(), 'before_batch')), KeyboardInterrupt, 'interrupted'),
+}
+
+@pytest.mark.parametrize('opt', list(OPTS))
+@pytest.mark.parametrize('scenario', list(SCENARIOS))
+def test_state_restored(opt, scenario):
+    kw,exc,stop = SCENARIOS[scenario]
+    kw = dict(kw)
+    extra = [kw.pop('cb')()] if 'cb' in kw else []
+    learn = _used(opt, extra_cbs=extra)
+    if 'loss' in kw: learn.loss_func = nan_after(learn.loss_func, 5, float(kw.pop('loss')))
+    if 'model_exc' in kw: learn.model = FailingModule(learn.model, 4, kw.pop('model_exc'))
+    with learn.no_bar():
+        before = capture(learn)
+        if exc is None: learn.lr_find(num_it=20, show_plot=False, **kw)
+        else:
+            with pytest.raises(exc): learn.lr_find(num_it=20, show_plot=False, **kw)
+        _check_restored(learn, before, stop)
+
+def test_exception_propagates_unchanged():
+    "The very exception raised inside the run reaches the caller, with its traceback, after the restore"
+    err = RuntimeError('boom')
+    learn = _used(extra_cbs=[RaiseAt(3, err)])
+    w = weights(learn)
+    with learn.no_bar(), pytest.raises(RuntimeError) as ei: learn.lr_find(num_it=20, show_plot=False)
+    assert ei.value is err and any(tb.name=='_hit' for tb in ei.traceback)
+    assert same_weights(w, weights(learn))
+
+def test_opt_none_stays_none():
+    "No optimizer before (even with per-group learning rates to check): none after"
+    learn = _used(create_opt=False, splitter=two_groups)
+    assert learn.opt is None
+    with learn.no_bar():
+        before = capture(learn)
+        learn.lr_find(start_lr=[1e-7,1e-6], end_lr=[1.,10.], num_it=12, show_plot=False)
+        assert learn.opt is None
+        _check_restored(learn, before)
+
+def test_frozen_groups_restored():
+    "A frozen model (2 parameter groups, `requires_grad` off for the first) comes back frozen, with its optimizer"
+    learn = _used(create_opt=False, splitter=two_groups)
+    learn.freeze()
+    with learn.no_bar():
+        before = capture(learn)
+        learn.lr_find(num_it=12, show_plot=False)
+        _check_restored(learn, before)
+    assert not any(p.requires_grad for p in learn.model[0].parameters())
+
+def test_restore_with_progress_bar():
+    "With the progress bar on (its callback keeps state during fit), callbacks and their attributes come back"
+    learn = _used()
+    before = capture(learn)
+    learn.lr_find(num_it=12, show_plot=False)
+    _check_restored(learn, before)
+
+def test_callbacks_added_during_fit_removed():
+    "A callback that adds another one during fit: the list and the learner's attributes come back as they were"
+    from fastai.callback.core import Callback
+    class Child(Callback): pass
+    class Parent(Callback):
+        def before_fit(self): self.learn.add_cb(Child())
+    learn = _used(extra_cbs=[Parent()])
+    with learn.no_bar():
+        before = capture(learn)
+        learn.lr_find(num_it=12, show_plot=False)
+        _check_restored(learn, before)
+    assert not hasattr(learn, 'child')
+
+def test_torch_dataloader_generator_restored():
+    "A plain PyTorch DataLoader that shuffles with its own `generator`: its state comes back too"
+    def mk():
+        torch.manual_seed(0)
+        x = torch.randn(320, 5)
+        ds = TensorDataset(x, x.sum(1, keepdim=True))
+        g = torch.Generator().manual_seed(1)
+        dls = DataLoaders(DataLoader(ds, batch_size=16, shuffle=True, generator=g), DataLoader(ds, batch_size=64))
+        return Learner(dls, nn.Sequential(nn.Linear(5,8), nn.ReLU(), nn.Linear(8,1)), loss_func=MSELossFlat())
+    res = []
+    for find in (False, True):
+        learn = mk()
+        with learn.no_bar(), learn.no_logging():
+            if find:
+                before = capture(learn)
+                learn.lr_find(num_it=12, show_plot=False)
+                assert diff(before, capture(learn)) == []
+            learn.fit(1, 1e-2)
+        res.append(weights(learn))
+    assert same_weights(*res)
+
+def test_gradient_accumulation_smoke():
+    "With fastai's GradientAccumulation: one point per optimizer step, and the learner restored"
+    learn = digits(bs=16, cbs=GradientAccumulation(64))
+    before = capture(learn)
+    with learn.no_bar():
+        before = capture(learn)
+        res = learn.lr_find(num_it=10, show_plot=False, stop_div=False)
+        _check_restored(learn, before, 'num_it')
+    assert len(res.curve)==10
+
+def test_snapshot_restores_directly():
+    "`Snapshot` on its own: a fit on a fresh learner, then restore"
+    learn = synth()
+    before = capture(learn)
+    snap = Snapshot(learn)
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, lr=0.1)
+    assert learn.opt is not None and diff(before, capture(learn))
+    snap.restore()
+    assert diff(before, capture(learn)) == []
+
+# ---- the key property: lr_find does not change what fit produces ----
+
+def _one_cycle(find, opt='fastai-adam', pre_fit=False, find_kw=None, find_exc=None, workers=False):
+    learn = digits(arch='bn', dropout=True, **OPTS[opt])
+    if workers:
+        for dl in learn.dls.loaders: dl.fake_l.num_workers = 2
+    with learn.no_bar(), learn.no_logging():
+        if pre_fit: learn.fit(1, 1e-3)
+        set_seed(42)
+        if find:
+            if find_exc is None: learn.lr_find(show_plot=False, **(find_kw or dict(num_it=30)))
+            else:
+                learn.add_cb(RaiseAt(6, find_exc))
+                with pytest.raises(type(find_exc)): learn.lr_find(num_it=30, show_plot=False)
+                learn.remove_cbs(learn.cbs.filter(lambda o: isinstance(o, RaiseAt)))
+        learn.fit_one_cycle(2, 1e-2)
+    return weights(learn),learn.recorder.values,[float(o) for o in learn.recorder.losses]
+
+CYCLES = {
+    'fresh': dict(),
+    'after-fit': dict(pre_fit=True),
+    'optimwrapper-after-fit': dict(opt='adamw-wrapper', pre_fit=True),
+    'ranger-after-fit': dict(opt='ranger-lookahead', pre_fit=True),
+    'diverging-lr_find': dict(pre_fit=True, find_kw=dict(start_lr=1e-3, end_lr=1e4, num_it=60)),
+    'interrupted-lr_find': dict(pre_fit=True, find_exc=KeyboardInterrupt()),
+}
+
+@pytest.mark.parametrize('case', list(CYCLES))
+def test_lr_find_then_fit_one_cycle_same_as_fit_one_cycle(case):
+    kw = CYCLES[case]
+    w0,v0,l0 = _one_cycle(False, **{k:v for k,v in kw.items() if not k.startswith('find')})
+    w1,v1,l1 = _one_cycle(True, **kw)
+    assert same_weights(w0, w1)
+    assert v0 == v1 and l0 == l1
+
+@pytest.mark.slow
+def test_lr_find_then_fit_one_cycle_with_workers():
+    "The same with batches loaded by 2 worker processes and the full 100-step lr_find"
+    w0,v0,l0 = _one_cycle(False, pre_fit=True, workers=True)
+    w1,v1,l1 = _one_cycle(True, pre_fit=True, workers=True, find_kw=dict())
+    assert same_weights(w0, w1) and v0 == v1 and l0 == l1
+
+def test_fastai_lr_find_does_change_fit(tmp_path):
+    "The property above is not trivial: after fastai's own lr_find, fit trains differently"
+    w0,_,_ = _one_cycle(False, pre_fit=True)
+    learn = digits(arch='bn', dropout=True)
+    with learn.no_bar(), learn.no_logging():
+        learn.path = tmp_path
+        learn.fit(1, 1e-3)
+        set_seed(42)
+        fastai_lr_find(learn, num_it=30, show_plot=False)
+        learn.fit_one_cycle(2, 1e-2)
+    assert not same_weights(w0, weights(learn))
+
+# ---- nothing written, nothing left behind ----
+
+def _no_disk(monkeypatch):
+    "Make every way fastai's lr_find writes its temporary model fail"
+    def _fail(*a, **k): raise PermissionError('read-only file system (test)')
+    monkeypatch.setattr(torch, 'save', _fail)
+    monkeypatch.setattr(Learner, 'save', _fail)
+    for n in ('TemporaryDirectory','mkdtemp','mkstemp','NamedTemporaryFile','TemporaryFile'): monkeypatch.setattr(tempfile, n, _fail)
+
+def test_nothing_written(tmp_path):
+    learn = synth(path=tmp_path)
+    with learn.no_bar(): learn.lr_find(num_it=20, show_plot=False)
+    assert list(tmp_path.rglob('*')) == []
+
+def test_no_disk_access_needed(tmp_path, monkeypatch):
+    "lr_find works when saving and temporary files are impossible; fastai's own lr_find does not"
+    learn = synth(path=tmp_path)
+    _no_disk(monkeypatch)
+    w = weights(learn)
+    with learn.no_bar():
+        learn.lr_find(num_it=20, show_plot=False)
+        assert same_weights(w, weights(learn)) and list(tmp_path.rglob('*')) == []
+        with pytest.raises(PermissionError): fastai_lr_find(learn, num_it=20, show_plot=False)
+
+def test_read_only_path(tmp_path):
+    "A read-only learn.path works (as root, where chmod does not stop writes, nothing is written either)"
+    ro = tmp_path/'ro'
+    ro.mkdir()
+    learn = synth(path=ro)
+    os.chmod(ro, 0o555)
+    try:
+        with learn.no_bar(): res = learn.lr_find(num_it=20, show_plot=False)
+        assert len(res.curve)>0 and list(ro.iterdir()) == []
+    finally: os.chmod(ro, 0o755)
+
+def test_no_temp_files(tmp_path, monkeypatch):
+    "Nothing is left in (or written to) the temporary directory"
+    tmp = tmp_path/'tmp'
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, 'tempdir', str(tmp))
+    learn = synth(path=tmp_path/'learn')
+    with learn.no_bar(): learn.lr_find(num_it=20, show_plot=False)
+    assert list(tmp.iterdir()) == [] and not (tmp_path/'learn').exists()
+
+def test_no_figure_without_show_plot():
+    backend = matplotlib.get_backend()
+    plt.close('all')
+    learn = synth()
+    with learn.no_bar(): res = learn.lr_find(num_it=20, show_plot=False)
+    assert plt.get_fignums() == [] and matplotlib.get_backend() == backend
+    learn.recorder.lr_result.plot()
+    assert len(plt.get_fignums()) == 1 and matplotlib.get_backend() == backend
+
+def test_csv_logger_writes_nothing(tmp_path):
+    "A CSVLogger attached to the learner would write lr_find's fake epochs to history.csv: it stands aside"
+    from fastai.callback.progress import CSVLogger
+    from lrf_testutils import digits
+    learn = digits(path=tmp_path, cbs=CSVLogger())
+    with learn.no_bar():
+        cbs = list(learn.cbs)
+        learn.lr_find(show_plot=False)
+        assert list(learn.cbs) == cbs and learn.csv_logger.learn is learn
+    assert list(tmp_path.iterdir()) == []
