@@ -43,8 +43,11 @@ export: venv
 nbs: venv
 	$(BIN)/python scripts/run_nbs.py
 
+# The site, from the notebooks and nbs/_quarto.yml (how, and why not Quarto here: scripts/docs.py). GitHub's
+# workflow renders the same with Quarto: make docs DOCS_ENGINE=quarto.
+DOCS_ENGINE ?= smalldocs
 docs: venv
-	$(BIN)/python scripts/docs.py
+	$(BIN)/python scripts/docs.py $(if $(filter quarto,$(DOCS_ENGINE)),--quarto)
 
 # The docs test opens every page in Debian's Chromium; install it if it is missing (needs root, as on CI).
 browser:
@@ -58,4 +61,4 @@ bench-quality: venv
 	$(BIN)/python bench/quality.py
 
 clean:
-	rm -rf _docs _proc demo_out build dist *.egg-info .pytest_cache .hypothesis
+	rm -rf _docs _proc demo_out test_out build dist *.egg-info .pytest_cache .hypothesis

@@ -3,7 +3,8 @@
 
 Checks, in order: the generated modules and README match their notebooks (an export into a scratch copy leaves no
 diff); the notebooks' own tests (nbdev's, one result per notebook, `#| slow` cells only with --slow); pytest on
-tests/. Any failure makes the exit status non-zero."""
+tests/, where tests/test_docs_site.py builds the docs site into _docs/ (scripts/docs.py, incremental) and opens every
+page in headless Chromium. Any failure makes the exit status non-zero."""
 import argparse,filecmp,os,shutil,subprocess,sys,tempfile,time
 import xml.etree.ElementTree as ET
 from pathlib import Path

@@ -49,3 +49,16 @@ def test_requirements_are_the_four(ini):
     names = {r.split('>')[0].split('=')[0].split('<')[0] for r in ini['requirements'].split()}
     assert names == {'fastai', 'fastcore', 'torch', 'matplotlib'}
 
+
+def test_docs_config_agrees(ini):
+    "nbs/nbdev.yml (written by nbdev from pyproject.toml for Quarto and smalldocs) repeats settings.ini's facts"
+    import yaml
+    y = yaml.safe_load((ROOT/ini['nbs_path']/'nbdev.yml').read_text())
+    web = y['website']
+    assert y['project']['output-dir'] == ini['doc_path']
+    assert web['title'] == ini['title']
+    assert web['site-url'].rstrip('/') == ini['doc_host'] + ini['doc_baseurl']
+    assert web['repo-url'] == ini['git_url']
+    assert str(web['repo-branch']) == ini['branch']
+    q = yaml.safe_load((ROOT/ini['nbs_path']/'_quarto.yml').read_text())
+    assert {'nbdev.yml', 'sidebar.yml'} <= set(q['metadata-files'])

@@ -1,0 +1,267 @@
+#!/usr/bin/env python
+"""Build the documentation site into _docs/ from the notebooks of nbs/, offline (`make docs`).
+
+How the docs are built
+----------------------
+The notebooks are the source of the site, and they hold their outputs: every plot, table and printed value on a
+page is what the notebook stored when it was last run (`make nbs` re-runs them). Nothing executes them while the
+site is built, except nbdev's own `show_doc` step below.
+
+The public site is built as for every nbdev project, on GitHub: .github/workflows/deploy.yaml runs
+`make docs DOCS_ENGINE=quarto` (`python scripts/docs.py --quarto`: the sidebar, then `nbdev-docs`). nbdev turns
+nbs/ into _proc/ (front matter from each notebook's title, a `show_doc` block with the signature and doc of every
+exported symbol, names in backticks linked to their docs, hidden and export cells removed), then Quarto renders
+_proc/ into _docs/, which is published to GitHub Pages.
+
+Quarto can't be installed on our machines (PyPI's `quarto-cli` downloads its binary from GitHub while it
+installs; neither Debian nor npm ships it), so the local route keeps every step but the last one, and renders
+with smalldocs instead: a pure-Python renderer of Quarto website projects that reads the same `_quarto.yml`,
+`nbdev.yml` and `sidebar.yml` and writes a Quarto-like site (Bootstrap theme, sidebar, table of contents, search,
+notebook outputs and pictures). Both routes start from the same notebooks and the same configuration. The steps:
+
+1. nbs/sidebar.yml is written from the notebooks present (`write_sidebar`): Home, then Tutorials, then the API
+   pages in notebook order. A notebook added or removed needs no edit of it, and it never names a missing page.
+2. nbdev's processing, as `nbdev-proc-nbs` runs it: `refresh_quarto_yml` (nbs/nbdev.yml from pyproject.toml) and
+   `proc_nbs` (nbs/ to _proc/). It is incremental: a notebook is processed again only when its content changed
+   (nbdev goes by modification times; a record of the sources' hashes in _proc/ catches the rest). Two parts of
+   `nbdev-proc-nbs` are left out on purpose: it would try to install Quarto when there is none (curl and
+   `sudo dpkg`), and it rewrites lrfind_ext/_modidx.py, which `make export` owns. In a notebook with exports,
+   nbdev also runs every cell that imports something, and the page shows that run's outputs: such cells are
+   reported (`rerun_cells`), as they make the build slow or fail when they do more than import.
+3. A copy of _proc/ gets the fix-ups smalldocs needs (`stage`): it ignores `output-file`, so each notebook is
+   renamed to the page nbdev names (00_curve.ipynb to curve.ipynb), and the sidebar and links follow; nbdev
+   writes links to documented names as absolute URLs of the public site, which become relative, so that the
+   local site is self-contained and the browser test checks those links and anchors too.
+4. smalldocs renders that copy (its Python API, what `smalldocs render` runs) into _docs/, which is replaced
+   whole, only once the new site is complete.
+
+Quarto-only settings smalldocs doesn't read (the Markdown copy of each page, `keep-md`, `output-file`) are
+expected and not reported; any other warning (a broken link, say) is printed, and the build goes on.
+tests/test_docs_site.py (run by `make test`) builds the site this way, serves _docs/ on 127.0.0.1 and opens every
+page in headless Chromium.
+"""
+import argparse,json,os,re,shutil,subprocess,sys,time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NBS,PROC,DOCS = ROOT/'nbs',ROOT/'_proc',ROOT/'_docs'
+# The fixed-up copy for smalldocs, and the previous site while the new one takes its place: inside _proc/ (ignored by
+# git), under names nbdev leaves alone
+STAGE,OLD = PROC/'.smalldocs',PROC/'.old_docs'
+
+# The order of the pages that are not API pages; any other one follows them, by name.
+TUTORIALS = ['reading_the_plot', 'custom_suggester', 'migrating', 'benchmark']
+_num = re.compile(r'^\d+_')
+
+# What the proc step runs, in a child process from the project root (nbdev reads its config from the cwd).
+_PROC = """
+from nbdev.quarto import refresh_quarto_yml
+from nbdev.serve import proc_nbs
+refresh_quarto_yml()
+proc_nbs(n_workers={n})
+"""
+
+# smalldocs' warnings about Quarto-only settings of a standard nbdev _quarto.yml: expected, not reported.
+_EXPECTED = re.compile(r'unknown key format-links|format commonmark is not built|keep-md is ignored|output-file is not read')
+
+def _env():
+    "The environment of the nbdev steps: no plotting window, and no FutureWarning of torch on the pages"
+    return {**os.environ, 'MPLBACKEND': 'Agg', 'PYTHONWARNINGS': 'ignore::FutureWarning'}
+
+def pages(nbs=NBS):
+    "The notebooks that are pages of the site, as nbdev finds them: not in or under a name starting with _ or ."
+    return sorted(p for p in nbs.rglob('*.ipynb') if not any(q.startswith(('_','.')) for q in p.relative_to(nbs).parts))
+
+def sidebar(nbs=NBS)->str:
+    "The text of sidebar.yml for the notebooks in `nbs`: Home, Tutorials, API"
+    names = [p.relative_to(nbs).as_posix() for p in pages(nbs)]
+    home = [n for n in names if n=='index.ipynb']
+    api = [n for n in names if _num.match(Path(n).name)]
+    rest = [n for n in names if n not in home+api]
+    order = {n:i for i,n in enumerate(TUTORIALS)}
+    tuts = sorted(rest, key=lambda n: (order.get(Path(n).stem, len(order)), n))
+    lines = ['# Written by scripts/docs.py (`make docs`) from the notebooks in nbs/: edit TUTORIALS there, not this file.',
+             'website:', '  sidebar:', '    contents:']
+    lines += [f'      - text: Home\n        href: {n}' for n in home]
+    for title,items in ('Tutorials',tuts),('API',api):
+        if not items: continue
+        lines += [f'      - section: {title}', '        contents:'] + [f'          - {n}' for n in items]
+    return '\n'.join(lines) + '\n'
+
+def write_sidebar(nbs=NBS)->bool:
+    "Write nbs/sidebar.yml if it changed; whether it did"
+    p,txt = nbs/'sidebar.yml',sidebar(nbs)
+    if p.exists() and p.read_text()==txt: return False
+    p.write_text(txt)
+    return True
+
+_HASHES = '.lrfind_docs_sources.json'
+
+def _sources(nbs=NBS)->dict:
+    "A hash of each file nbdev processes from `nbs`, by path relative to it"
+    import hashlib
+    return {p.relative_to(nbs).as_posix(): hashlib.sha1(p.read_bytes()).hexdigest() for p in sorted(nbs.rglob('*'))
+            if p.is_file() and not any(q.startswith('.') for q in p.relative_to(nbs).parts)}
+
+def _forget_changed(srcs, nbs=NBS, cache=PROC):
+    """Remove from nbdev's cache the output of every source whose content changed since the last build. nbdev goes by
+    modification times only, and a file put back with an older time (a copy that keeps times, an unpacked archive)
+    would keep a stale page."""
+    f = cache/_HASHES
+    try: old = json.loads(f.read_text())
+    except (OSError, ValueError): old = None
+    if old is None: return shutil.rmtree(cache, ignore_errors=True) # no record of what it was built from: start again
+    for k,h in srcs.items():
+        if old.get(k)!=h and _cached(k, cache).is_file(): _cached(k, cache).unlink()
+
+def _cached(k, cache=PROC)->Path:
+    "Where nbdev's cache keeps the output of source `k` (a path relative to nbs/)"
+    return cache/(k[:-3] if k.endswith('.py') else k)
+
+def proc(n_workers=None, verbose=False):
+    "nbdev's processing of nbs/ into _proc/ (incremental: a notebook is processed again only when it changed)"
+    srcs = _sources()
+    _forget_changed(srcs)
+    n = n_workers if n_workers is not None else min(2, os.cpu_count() or 1)
+    r = subprocess.run([sys.executable, '-c', _PROC.format(n=n)], cwd=ROOT, env=_env(), capture_output=True, text=True)
+    out = r.stdout + r.stderr
+    if verbose: print(out, end='')
+    # What the cache now holds was made from these sources (a changed source's old output was removed above), also
+    # after a failure: the notebooks that were processed needn't be again.
+    if PROC.is_dir(): (PROC/_HASHES).write_text(json.dumps({k:h for k,h in srcs.items() if _cached(k).is_file()}))
+    if r.returncode: raise RuntimeError("nbdev's processing of the notebooks failed (so would `nbdev-docs` on "
+                                        "GitHub):\n" + _proc_error(out))
+
+def _proc_error(out):
+    "The notebook, cell and error of a failed proc step, from its output"
+    lines = out.splitlines()
+    i = max((k for k,l in enumerate(lines) if l.startswith('Exception: Error in notebook')), default=None)
+    if i is None: return '\n'.join(lines[-20:])
+    j = next((k for k in range(i+1, len(lines)) if re.match(r'^\w+(Error|Exception|Warning)\b.*:', lines[k])), len(lines)-1)
+    return ('\n'.join(lines[i:j+1]) + "\nnbdev runs the export cells, the show_doc cells and every cell with an import "
+            "to render the docs: a cell that imports must not use names from cells it doesn't run (put the import in a "
+            "cell of its own, or at the top).")
+
+def rerun_cells(path)->list:
+    """Cells of notebook `path` that nbdev runs again while building the docs, though they are neither exports nor
+    `show_doc`: in a notebook with exports, nbdev runs every cell that imports something (so that `show_doc` finds
+    its names), and replaces its stored outputs with what that run printed or drew. A cell that also trains, plots or
+    uses names of cells nbdev doesn't run makes the build slow, its outputs different from the notebook's, or the
+    build fail. Keep imports in cells of their own. Hidden cells (set-up) are not reported. Returns (cell index,
+    first line) pairs."""
+    import ast,warnings
+    from fastcore.nbio import read_nb
+    from nbdev.process import NBProcessor
+    from nbdev.processors import _do_eval,_want_doc,_show_docs
+    nb = read_nb(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        NBProcessor(nb=nb)
+        code = [c for c in nb.cells if c.cell_type=='code' and c.source]
+        if not any(_want_doc(c) or _show_docs(c.parsed_() or []) for c in code): return []
+        res = []
+        for c in code:
+            trees = c.parsed_() or []
+            if c.directives_.keys() & {'export','exports','exporti','exec_doc','hide'} or not _do_eval(c) or _show_docs(trees): continue
+            if all(isinstance(t, (ast.Import, ast.ImportFrom)) for t in trees): continue
+            res.append((c.idx_, c.source.splitlines()[0]))
+    return res
+
+def _front(nb)->dict:
+    "The YAML front matter nbdev put in the first (raw) cell of a processed notebook, as a dict"
+    import yaml
+    c = nb['cells'][0] if nb.get('cells') else None
+    if not c or c['cell_type']!='raw': return {}
+    m = re.match(r'\s*---\n(.*?)\n---', ''.join(c['source']), re.S)
+    return yaml.safe_load(m.group(1)) or {} if m else {}
+
+def _site_url(d)->str:
+    import yaml
+    return str(((yaml.safe_load((d/'nbdev.yml').read_text()) or {}).get('website') or {}).get('site-url') or '').rstrip('/')
+
+def _fix_text(s, renames, site):
+    "Links in Markdown or HTML: the public site's own URLs made relative, renamed notebooks followed"
+    if site: s = re.sub(r'(\]\(|href=["\'])' + re.escape(site) + r'/', r'\1', s)
+    for a,b in renames.items():
+        s = re.sub(r'(\]\(|href=["\'])' + re.escape(a), lambda m: m.group(1)+b, s)
+    return s
+
+def stage(src=PROC, dst=STAGE)->Path:
+    "A copy of `src` (nbdev's _proc) fixed up for smalldocs, in `dst`; returns it"
+    dst = Path(dst)
+    if dst.exists(): shutil.rmtree(dst)
+    shutil.copytree(src, dst, ignore=lambda d,names: [n for n in names if Path(d,n) in (dst, OLD)])
+    site,renames = _site_url(dst),{}
+    nbs = {p:json.loads(p.read_text()) for p in dst.rglob('*.ipynb') if '_docs' not in p.relative_to(dst).parts}
+    for p,nb in nbs.items():
+        out = _front(nb).get('output-file')
+        if out and Path(out).stem!=p.stem:
+            new = p.with_name(Path(out).stem + '.ipynb')
+            if new.exists() or new in nbs: raise RuntimeError(f"{p.name} and {new.name} would both be {out}")
+            for a,b in (p.name,new.name),(p.stem+'.html',Path(out).name): renames[a] = b
+    for p,nb in nbs.items():
+        for c in nb['cells']:
+            if c['cell_type']=='markdown': c['source'] = _fix_text(''.join(c['source']), renames, site)
+            for o in c.get('outputs', []):
+                for k in 'text/markdown','text/html':
+                    if k in o.get('data', {}): o['data'][k] = _fix_text(''.join(o['data'][k]), renames, site)
+        out = _front(nb).get('output-file')
+        p.unlink()
+        q = p.with_name(Path(out).stem + '.ipynb') if out else p
+        q.write_text(json.dumps(nb, indent=1))
+    sb = dst/'sidebar.yml'
+    if sb.exists():
+        txt = sb.read_text()
+        for a,b in renames.items(): txt = re.sub(r'(?m)^(\s*(?:- )?(?:href: )?)' + re.escape(a) + r'\s*$', lambda m: m.group(1)+b, txt)
+        sb.write_text(txt)
+    return dst
+
+def render(staged, out=DOCS):
+    "Render the staged project with smalldocs into `out` (replaced only once the new site is complete); its warnings"
+    from smalldocs.site import build
+    site = build(staged, quiet=True)
+    shutil.rmtree(OLD, ignore_errors=True)
+    if out.exists(): out.rename(OLD)
+    shutil.move(str(site.out), out)
+    shutil.rmtree(OLD, ignore_errors=True)
+    shutil.rmtree(staged, ignore_errors=True)
+    return [w for w in site.warnings if not _EXPECTED.search(w)]
+
+def _warn_reruns():
+    for nb in pages():
+        if cells := rerun_cells(nb):
+            print(f"warning: {nb.relative_to(ROOT)}: nbdev runs {len(cells)} example cell{'s'*(len(cells)>1)} again to build the "
+                  "docs, as they mix imports with other code, and the page shows that run's outputs (put the imports in "
+                  "a cell of their own): " + ', '.join(f'`{l[:40]}`' for _,l in cells))
+
+def build(verbose=False, quiet=False)->list:
+    "The whole local route: sidebar, nbdev's processing, the fix-ups, smalldocs. Returns the warnings."
+    t = time.time()
+    if write_sidebar() and not quiet: print('nbs/sidebar.yml: updated from the notebooks')
+    if not quiet: _warn_reruns()
+    proc(verbose=verbose)
+    warns = render(stage())
+    if not quiet:
+        for w in warns: print(f'warning: {w}')
+        n = len(list(DOCS.rglob('*.html')))
+        print(f'_docs/: {n} pages in {time.time()-t:.0f}s ({len(warns)} warning{"s"*(len(warns)!=1)})')
+    return warns
+
+def build_quarto():
+    "The public route, for machines with Quarto (GitHub's): the same sidebar, then `nbdev-docs`"
+    if not shutil.which('quarto'): sys.exit('Quarto is not installed: run `make docs` without DOCS_ENGINE=quarto')
+    write_sidebar()
+    _warn_reruns()
+    subprocess.run([Path(sys.executable).parent/'nbdev-docs'], cwd=ROOT, env=_env(), check=True)
+
+if __name__=='__main__':
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--quarto', action='store_true', help='render with Quarto (`nbdev-docs`), as the GitHub workflow does')
+    ap.add_argument('--sidebar', action='store_true', help='only write nbs/sidebar.yml')
+    ap.add_argument('-v', '--verbose', action='store_true', help="print nbdev's output")
+    a = ap.parse_args()
+    if a.sidebar: print('updated' if write_sidebar() else 'unchanged', NBS/'sidebar.yml')
+    elif a.quarto: build_quarto()
+    else:
+        try: build(a.verbose)
+        except RuntimeError as e: sys.exit(f'make docs: {e}')
