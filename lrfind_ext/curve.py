@@ -162,6 +162,19 @@ def load(cls:LRCurve, fn)->LRCurve:
     "Read a curve written by `LRCurve.save`"
     return cls.from_dict(json.loads(Path(fn).read_text()))
 
+# %% ../nbs/00_curve.ipynb #456b9231
+@patch
+def cut_at_divergence(self:LRCurve,
+    div:float=4., # Divergence: smoothed loss above `div` times its best so far
+)->LRCurve:
+    "The curve up to where `lr_find` with `stop_div=True` would have stopped it, marked `'diverged'`"
+    best = np.minimum.accumulate(self.smooth)
+    bad = np.flatnonzero(self.smooth > div*best)
+    if not len(bad): return self
+    res = self[:bad[0]+1]
+    res.stop = 'diverged'
+    return res
+
 # %% ../nbs/00_curve.ipynb #78e4cfa0
 def synth_curve(
     n:int=100, # Number of steps
@@ -178,10 +191,4 @@ def synth_curve(
     loss = 2.3 - 2.0/(1+np.exp(-2.5*(x+1.5))) + 0.5*np.exp(3*x)
     loss = loss + noise*np.random.default_rng(seed).standard_normal(n)
     crv = LRCurve(lrs, loss, num_it=n, meta=dict(start_lr=start_lr, end_lr=end_lr))
-    if not stop_div: return crv
-    best_sm = np.minimum.accumulate(crv.smooth)
-    div = np.flatnonzero(crv.smooth > 4*best_sm)
-    if not len(div): return crv
-    crv = crv[:div[0]+1]
-    crv.stop = 'diverged'
-    return crv
+    return crv.cut_at_divergence() if stop_div else crv

@@ -89,7 +89,8 @@ def _opt_state(opt):
     if opt is None: return None
     if isinstance(opt, OptimWrapper): return ('wrapper', type(opt.opt).__name__, _clone(opt.opt.state_dict()))
     if 'opt' in opt.__dict__: # a fastai optimizer wrapping another (Lookahead): its own attributes, then the inner one
-        return ('wrapped', {k:_clone(v) for k,v in opt.__dict__.items() if k!='opt'}, _opt_state(opt.opt))
+        # (`__stored_args__`, fastcore < 2's record of constructor arguments, holds the inner optimizer itself)
+        return ('wrapped', {k:_clone(v) for k,v in opt.__dict__.items() if k not in ('opt','__stored_args__')}, _opt_state(opt.opt))
     ps = [p for pl in opt.param_lists for p in pl]
     return ('fastai', [_clone(opt.state.get(p, {})) for p in ps], _clone([dict(h) for h in opt.hypers]),
             len(opt.param_lists), opt.frozen_idx)

@@ -19,13 +19,7 @@ def phys_curve(n=100, start_lr=1e-7, end_lr=10., noise=0.02, seed=0, stop_div=Tr
     loss = 0.2 + 2.1*learnt + 0.5*(lrs/0.1)**3
     loss = loss*(1+noise*np.random.default_rng(seed).standard_normal(n))
     crv = LRCurve(lrs, loss, num_it=n)
-    if not stop_div: return crv
-    best = np.minimum.accumulate(crv.smooth)
-    div = np.flatnonzero(crv.smooth > 4*best)
-    if not len(div): return crv
-    crv = crv[:div[0]+1]
-    crv.stop = 'diverged'
-    return crv
+    return crv.cut_at_divergence() if stop_div else crv
 
 def lr(crv, name='basin'): return suggesters[name](crv).lr
 def dec(a, b): return abs(math.log10(a/b))
