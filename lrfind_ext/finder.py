@@ -6,21 +6,22 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/finder.html.md"""
 
 # %% ../nbs/02_finder.ipynb #8b0fe442
 from __future__ import annotations
-import collections,functools,html,math,random,warnings
+import collections,contextlib,functools,html,itertools,math,random,warnings
 import numpy as np,torch
 from fastcore.basics import patch,store_attr
 from fastcore.foundation import L
 from fastai.learner import Learner,Recorder
 from fastai.callback.core import Callback,CancelFitException,CancelValidException
 from fastai.optimizer import Optimizer,OptimWrapper
-from fastai.torch_core import find_bs,rank_distrib
+from fastai.torch_core import find_bs,rank_distrib,num_distrib,to_float
 import fastai.callback.schedule # fastai's own lr_find, kept as `fastai_lr_find`
 from .curve import *
 from .suggest import *
 import lrfind_ext.rules # registers `basin`, the default rule
 
 # %% auto #0
-__all__ = ['default_suggest', 'fastai_lr_find', 'ext_lr_find', 'Snapshot', 'LRFindCallback', 'LRFindResult', 'lr_result']
+__all__ = ['default_suggest', 'fastai_lr_find', 'ext_lr_find', 'Snapshot', 'valid_sample', 'LRFindCallback', 'LRFindResult',
+           'lr_result']
 
 # %% ../nbs/02_finder.ipynb #ecbabf42
 class _OnDev:
@@ -94,26 +95,81 @@ def _set_rng_state(st):
 
 def _loaders(dls): return list(getattr(dls, 'loaders', None) or [])
 
+def _dl_generators(dl):
+    "The `torch.Generator`s a plain PyTorch `DataLoader` shuffles with"
+    for o in (dl, getattr(dl, 'sampler', None), getattr(getattr(dl, 'batch_sampler', None), 'sampler', None)):
+        g = getattr(o, 'generator', None)
+        if isinstance(g, torch.Generator): yield g
+
 def _generators(dls):
     "The `torch.Generator`s that plain PyTorch `DataLoader`s in `dls` shuffle with, each once"
     seen,res = set(),[]
     for dl in _loaders(dls):
-        for o in (dl, getattr(dl, 'sampler', None), getattr(getattr(dl, 'batch_sampler', None), 'sampler', None)):
-            g = getattr(o, 'generator', None)
-            if isinstance(g, torch.Generator) and id(g) not in seen: seen.add(id(g)); res.append(g)
+        for g in _dl_generators(dl):
+            if id(g) not in seen: seen.add(id(g)); res.append(g)
     return res
 
 # %% ../nbs/02_finder.ipynb #91678c1f
+_ac_devices = ('cpu','cuda','xpu','mps','hpu')
+
+def _ac_nesting():
+    "How deeply this thread's autocast contexts are nested"
+    n = torch.autocast_increment_nesting()
+    torch.autocast_decrement_nesting()
+    return n-1
+
+def _autocast_state():
+    "This thread's autocast settings: enabled and dtype per device type, the cache flag, the nesting depth"
+    devs = []
+    for d in _ac_devices:
+        try: devs.append((d, torch.is_autocast_enabled(d), torch.get_autocast_dtype(d)))
+        except (RuntimeError,TypeError,AttributeError): pass # a device type this build doesn't know, or an older torch
+    return devs,torch.is_autocast_cache_enabled(),_ac_nesting()
+
+def _set_autocast_state(st):
+    "Put back what `_autocast_state` returned: an autocast context left open by an exception is closed"
+    devs,cache,n = st
+    for d,on,dt in devs: torch.set_autocast_enabled(d, on); torch.set_autocast_dtype(d, dt)
+    torch.set_autocast_cache_enabled(cache)
+    k = _ac_nesting()
+    while k>n: k = torch.autocast_decrement_nesting()
+    while k<n: k = torch.autocast_increment_nesting()
+    if k==0: torch.clear_autocast_cache()
+
+def _scaler_snap(s):
+    "A function that puts `GradScaler` `s` back as it is now: its attributes, and its tensors' values in the same tensors"
+    d = dict(s.__dict__)
+    ts = [(t,_OnDev(t)) for t in d.values() if isinstance(t, torch.Tensor)]
+    per = _stash(d.get('_per_optimizer_states'))
+    def _restore():
+        s.__dict__.clear(); s.__dict__.update(d)
+        for t,c in ts: t.copy_(c.t)
+        if per is not None: s._per_optimizer_states = _unstash(per)
+    return _restore
+
+def _scalers(learn):
+    "The `GradScaler`s the learner and its callbacks hold, directly or as an attribute's `scaler` (Accelerate's), each once"
+    cls,seen,res = getattr(torch.amp, 'GradScaler', None) or torch.cuda.amp.GradScaler,set(),[]
+    for o in [*learn.__dict__.values(), *(v for cb in learn.cbs for v in cb.__dict__.values())]:
+        for s in (o, getattr(o, '__dict__', {}).get('scaler')):
+            if isinstance(s, cls) and id(s) not in seen: seen.add(id(s)); res.append(s)
+    return res
+
+# %% ../nbs/02_finder.ipynb #e74939f1
 class Snapshot:
     "Everything a training run on `learn` changes, copied to the CPU, ready to `restore` bit for bit"
     def __init__(self, learn:Learner):
         self.learn,m = learn,learn.model
         self.ldict,self.cbs = dict(learn.__dict__),list(learn.cbs)
         self.cb_dicts = [(cb,dict(cb.__dict__)) for cb in self.cbs if not isinstance(cb, Recorder)]
+        self.dls = (learn.dls,dict(learn.dls.__dict__)) if hasattr(learn.dls, '__dict__') else None
+        self.mods = [(o,{k:dict(getattr(o, k)) for k in ('_modules','_parameters','_buffers')}) for o in m.modules()]
         self.flags = [(o,o.training) for o in m.modules()]
         self.tensors = [(t,t.detach().to('cpu', copy=True)) for t in _tensors(m)]
         self.grads = [(p,None if p.grad is None else _OnDev(p.grad)) for p in m.parameters()]
         self.opt = _opt_snap(learn.opt)
+        self.scalers = [_scaler_snap(s) for s in _scalers(learn)]
+        self.autocast = _autocast_state()
         self.rng = _rng_state()
         self.dl_rngs = [(dl,dl.rng.getstate()) for dl in _loaders(learn.dls) if isinstance(getattr(dl,'rng',None), random.Random)]
         self.gens = [(g,g.get_state()) for g in _generators(learn.dls)]
@@ -121,18 +177,29 @@ class Snapshot:
     @torch.no_grad()
     def restore(self):
         "Put `learn` back as it was when the snapshot was taken"
-        for t,c in self.tensors: t.copy_(c)
+        _set_autocast_state(self.autocast)
+        for o,ds in self.mods:
+            for k,d in ds.items():
+                cur = getattr(o, k)
+                cur.clear(); cur.update(d)
+        for t,c in self.tensors:
+            if t.dtype==c.dtype and t.shape==c.shape: t.copy_(c)
+            else: t.data = c.to(t.device, copy=True) # converted in place during the run (a model cast to half)
         for p,g in self.grads:
             if g is None: p.grad = None
             elif p.grad is None: p.grad = g.t.to(g.device, copy=True)
             else: p.grad.copy_(g.t)
         for o,f in self.flags: o.training = f
         self.opt()
+        for f in self.scalers: f()
         learn = self.learn
         learn.__dict__.clear(); learn.__dict__.update(self.ldict)
         learn.cbs.items[:] = self.cbs
         for cb,d in self.cb_dicts:
             cb.__dict__.clear(); cb.__dict__.update(d)
+        if self.dls is not None:
+            dls,d = self.dls
+            dls.__dict__.clear(); dls.__dict__.update(d)
         _set_rng_state(self.rng)
         for dl,st in self.dl_rngs:
             dl.rng = random.Random()
@@ -140,15 +207,66 @@ class Snapshot:
         for g,st in self.gens: g.set_state(st)
 
 # %% ../nbs/02_finder.ipynb #0b00351f
-def _reduce_mean(t):
-    "Mean of `t` across the processes of a distributed run (`t` itself otherwise)"
+def _world()->int:
+    "Number of processes of the distributed run this process is part of (1 if none)"
     dist = torch.distributed
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size()<2: return t
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+def _reduce_sum(t):
+    "Sum of `t` across the processes of the current process group"
     t = t.detach().clone()
-    dist.all_reduce(t, op=dist.ReduceOp.SUM)
-    return t/dist.get_world_size()
+    torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.SUM)
+    return t
 
 # %% ../nbs/02_finder.ipynb #25542f6f
+@contextlib.contextmanager
+def _rngs_kept(dl=None):
+    "Run the body, then put back the global RNGs and `dl`'s own (fastai's `rng`, a PyTorch `generator`)"
+    st = _rng_state()
+    own = [(o,o.rng.getstate()) for o in (dl, getattr(dl, 'dl', None)) if isinstance(getattr(o, 'rng', None), random.Random)]
+    gens = [(g,g.get_state()) for g in _dl_generators(dl)] if dl is not None else []
+    try: yield
+    finally:
+        _set_rng_state(st)
+        for o,s in own:
+            o.rng = random.Random()
+            o.rng.setstate(s)
+        for g,s in gens: g.set_state(s)
+
+def _check_valid(learn, valid):
+    "Raise unless `valid` is None, a positive number of validation batches `learn` has, or an iterable of batches"
+    if valid is None: return
+    if isinstance(valid, bool) or isinstance(valid, (float,str,bytes)):
+        raise TypeError(f"valid must be a number of batches, a DataLoader or a list of batches, got {valid!r}")
+    if isinstance(valid, (int,np.integer)):
+        if valid<1: raise ValueError(f"valid must be a positive number of batches, got {valid}")
+        if len(_loaders(learn.dls))<2 or len(learn.dls.valid)==0:
+            raise ValueError(f"valid={valid} scores on batches of learn.dls.valid, but the learner has no validation data: "
+                             "pass the batches themselves (a DataLoader or a list)")
+    elif not hasattr(valid, '__iter__'):
+        raise TypeError(f"valid must be a number of batches, a DataLoader or a list of batches, got {type(valid).__name__}")
+
+# %% ../nbs/02_finder.ipynb #508c8db8
+def valid_sample(
+    learn:Learner,
+    valid, # A number of batches of `learn.dls.valid`, or the batches themselves (a DataLoader, a list)
+)->list:
+    "The batches `lr_find(valid=...)` scores every step on, as `(xb,yb)` pairs on the model's device, no RNG moved"
+    _check_valid(learn, valid)
+    if isinstance(valid, (int,np.integer)):
+        dl,n = learn.dls.valid,int(valid)
+        if n>len(dl): warnings.warn(f"valid={n}, but learn.dls.valid has {len(dl)} batches: scoring on all of them")
+    else: dl,n = valid,None
+    with _rngs_kept(dl): bs = list(itertools.islice(dl, n))
+    if not bs: raise ValueError("valid gave no batches to score on")
+    res = []
+    for b in bs:
+        b = learn._set_device(tuple(b))
+        i = getattr(learn.dls, 'n_inp', 1 if len(b)==1 else len(b)-1)
+        res.append((b[:i],b[i:]))
+    return res
+
+# %% ../nbs/02_finder.ipynb #dcb73511
 class LRFindCallback(Callback):
     "Grow the learning rate exponentially and record one point per optimizer step until `num_it` or divergence"
     order,run_valid = 60,False
@@ -160,6 +278,7 @@ class LRFindCallback(Callback):
         div:float=4., # Divergence: smoothed loss above `div` times its best
         beta:float=0.98, # Weight of fastai's smoothing
         group:int=-1, # Parameter group whose learning rate is recorded
+        valid=None, # Score each step on a fixed validation sample: a number of batches of `dls.valid`, or batches
     ): store_attr()
 
     @property
@@ -167,12 +286,24 @@ class LRFindCallback(Callback):
 
     def before_fit(self):
         self.rec,self.n_pts,self.best,self.stop = ([],[],[]),0,math.inf,'data'
-        self.ema,self.halt = torch.tensor(0.),False
+        self.ema,self.halt,self.n_skip,self.n_batch = torch.tensor(0.),False,0,0
         self._reset_acc()
+        self.world = _world()
+        pl = self.opt.param_lists[self.group]
+        if len(pl) and not any(p.requires_grad for p in pl):
+            warnings.warn(f"Parameter group {self.group} is frozen: the curve records its learning rate, which trains "
+                          "nothing. Pass group=-1 (the default) or unfreeze.")
+        self.vbs = None if self.valid is None else valid_sample(self.learn, self.valid)
+        if self.vbs is not None:
+            n = torch.tensor(float(sum(find_bs(yb) for _,yb in self.vbs)), dtype=torch.float64, device=self._dev())
+            self.valid_items = int(_reduce_sum(n) if self.world>1 else n)
 
     def _reset_acc(self): self.parts,self.skipped = [],False
+    def _dev(self): return next(self.learn.model.parameters()).device # where a collective's tensors go (NCCL: the GPU)
     def _lrs(self, k): return [s*(e/s)**(k/self.num_it) for s,e in zip(self.start_lrs,self.end_lrs)]
-    def before_batch(self): self.opt.set_hyper('lr', self._lrs(self.n_pts))
+    def before_batch(self):
+        self.n_batch += 1
+        self.opt.set_hyper('lr', self._lrs(self.n_pts))
 
     def after_loss(self):
         if not len(self.yb): return
@@ -185,10 +316,50 @@ class LRFindCallback(Callback):
         if len(self.parts)==1: return self.parts[0][0]
         return sum(l*bs for l,bs in self.parts)/sum(bs for _,bs in self.parts)
 
+    def _autocast(self):
+        "The autocast context of the learner's mixed-precision callback, if any"
+        return next((a for cb in self.learn.cbs if isinstance(a := getattr(cb, 'autocast', None), torch.autocast)), None)
+
+    @torch.no_grad()
+    def valid_loss(self):
+        "Loss sum and item count on the validation sample: eval mode, no gradients, `training` flags and RNGs put back"
+        m = self.learn.model
+        if type(m).__name__=='DistributedDataParallel': m = m.module # no collective in the forward pass
+        flags,ac = [(o,o.training) for o in m.modules()],self._autocast()
+        tot,n = 0.,0
+        with _rngs_kept():
+            try:
+                m.eval()
+                for xb,yb in self.vbs:
+                    with (ac if ac is not None else contextlib.nullcontext()):
+                        pred = m(*xb)
+                        if ac is not None: pred = to_float(pred)
+                        loss = self.learn.loss_func(pred, *yb).detach().double().mean()
+                    bs = find_bs(yb)
+                    tot,n = tot+loss*bs,n+bs
+            finally:
+                for o,f in flags: o.training = f
+        return tot,n
+
+    def _point_loss(self):
+        "Loss of the step just taken, the same in every process; None if a process skipped the step"
+        skip = self.skipped or not self.parts
+        if self.world==1 and self.vbs is None:
+            return None if skip else torch.as_tensor(self.step_loss()).float().cpu()
+        if skip: tot,n = 0.,0
+        elif self.vbs is not None: tot,n = self.valid_loss()
+        else: tot,n = sum(l.double()*bs for l,bs in self.parts),sum(bs for _,bs in self.parts)
+        if self.world>1:
+            t = _reduce_sum(torch.stack([torch.as_tensor(o, dtype=torch.float64, device=self._dev()) for o in (tot,n,float(skip))]))
+            tot,n,skip = t[0],t[1],bool(t[2]>0)
+        return None if skip else torch.as_tensor(tot/n).float().cpu()
+
     def after_step(self):
-        if self.skipped or not self.parts: return self._reset_acc()
-        loss = _reduce_mean(torch.as_tensor(self.step_loss())).float().cpu()
+        loss = self._point_loss()
         self._reset_acc()
+        if loss is None:
+            self.n_skip += 1
+            return
         self.ema = torch.lerp(loss, self.ema, self.beta)
         self.n_pts += 1
         sm = (self.ema/(1-self.beta**self.n_pts)).item()
@@ -208,6 +379,14 @@ class LRFindCallback(Callback):
         if self.halt: raise CancelFitException()
 
     def before_validate(self): raise CancelValidException()
+
+    def run_meta(self)->dict:
+        "What the run was, for the curve's `meta`: mode, batches, skipped steps, processes"
+        res = dict(mode='train' if self.valid is None else 'valid', batches=getattr(self, 'n_batch', 0),
+                   skipped=getattr(self, 'n_skip', 0), world_size=getattr(self, 'world', 1))
+        if getattr(self, 'vbs', None) is not None:
+            res.update(valid_batches=len(self.vbs), valid_items=getattr(self, 'valid_items', None)) # items: all processes'
+        return res
 
     def curve(self, **kwargs)->LRCurve:
         "The points recorded so far"
@@ -229,9 +408,12 @@ class LRFindResult:
         return plot_lr(self.curve, list(self._suggs.values()), ax=ax, **kwargs)
 
     def _stop_txt(self):
-        c = self.curve
+        c,m = self.curve,self.curve.meta
         if not len(c): return 'no points recorded'
-        return f"{len(c)} steps, {c.stops[c.stop]} at lr={c.lrs[-1]:.1e}"
+        how = [f"validation loss on {m.get('valid_items')} items"] if m.get('mode')=='valid' else []
+        if m.get('skipped'): how.append(f"{m['skipped']} skipped step{'s'*(m['skipped']!=1)} not counted")
+        if m.get('world_size', 1)>1: how.append(f"mean of {m['world_size']} processes")
+        return f"{len(c)} steps{' ('+'; '.join(how)+')' if how else ''}, {c.stops[c.stop]} at lr={c.lrs[-1]:.1e}"
 
     def _repr_html_(self):
         rows = ''.join(f"<tr><td>{s.name}</td><td>{s.lr:.2e}</td><td>{s.loss:.4g}</td>"
@@ -306,16 +488,22 @@ def _check_args(learn, start_lr, end_lr, num_it, group, skip_start=None, skip_en
     return starts,ends,int(num_it)
 
 # %% ../nbs/02_finder.ipynb #b2219dd1
+def _is(o, name): return name in {c.__name__ for c in type(o).__mro__}
+
 def _n_epoch(learn, num_it):
     "Epochs to ask `fit` for so that `num_it` optimizer steps fit in, with room for skipped steps"
-    n_dl = len(learn.dls.train)
+    dl = learn.dls.train
+    n_dl = len(dl)
     if n_dl==0: raise ValueError("The training dataloader is empty: lr_find needs batches to train on.")
+    ws = num_distrib()
+    if ws>1 and not _is(dl, 'DistributedDL') and any(_is(cb, 'DistributedTrainer') for cb in learn.cbs):
+        n_dl = math.ceil(n_dl/ws) # each process will see its share of the batches
     per_step = 1
     for cb in learn.cbs:
-        if type(cb).__name__=='GradientAccumulation':
-            bs = getattr(learn.dls.train, 'bs', None) or 1
+        if _is(cb, 'GradientAccumulation'):
+            bs = getattr(dl, 'bs', None) or 1
             per_step = max(1, math.ceil(cb.n_acc/bs))
-    extra = num_it//4 if any(type(cb).__name__=='MixedPrecision' for cb in learn.cbs) else 0
+    extra = num_it//4 if any(_is(cb, 'MixedPrecision') for cb in learn.cbs) else 0
     return (num_it*per_step+extra)//n_dl + 1
 
 # %% ../nbs/02_finder.ipynb #27d1ea37
@@ -348,12 +536,14 @@ def lr_find(self:Learner,
     div:float=4., # Divergence threshold for `stop_div`
     skip_start:int|None=None, # Points the suggesters skip at the start (fastai's `num_it//10` if None)
     skip_end:int=5, # Points the suggesters skip at the end
+    valid=None, # Score each step on a fixed validation sample: a number of batches of `dls.valid`, or the batches
 )->LRFindResult:
     "Run fastai's learning-rate range test, restore the learner exactly, and suggest learning rates"
     sgs = suggesters.resolve(suggest_funcs)
     starts,ends,num_it = _check_args(self, start_lr, end_lr, num_it, group, skip_start, skip_end)
+    _check_valid(self, valid)
     beta = getattr(getattr(getattr(self, 'recorder', None), 'smooth_loss', None), 'beta', 0.98)
-    cb = LRFindCallback(starts, ends, num_it, stop_div, div=div, beta=beta, group=group)
+    cb = LRFindCallback(starts, ends, num_it, stop_div, div=div, beta=beta, group=group, valid=valid)
     n_epoch,snap = _n_epoch(self, num_it),Snapshot(self)
     try:
         with self.no_logging(), self.removed_cbs([o for o in self.cbs if type(o).__name__ in _no_lr_find_cbs]):
@@ -363,7 +553,7 @@ def lr_find(self:Learner,
         raise
     finally:
         snap.restore()
-        meta = dict(start_lr=starts[group], end_lr=ends[group], group=group, n_groups=len(starts))
+        meta = dict(start_lr=starts[group], end_lr=ends[group], group=group, n_groups=len(starts), **cb.run_meta())
         crv = cb.curve(skip_start=skip_start, skip_end=skip_end, meta=meta)
         _to_recorder(self, crv)
     try: res = lr_result(crv, [sg(crv) for sg in sgs])

@@ -87,7 +87,7 @@ def _layout_labels(ax, texts, pad_px=4):
 # %% ../nbs/03_plot.ipynb #1786e1ab
 def _state(ax):
     "What earlier calls drew on `ax`: run count, label texts, legend handles, ranges"
-    if not hasattr(ax, '_lrfind'): ax._lrfind = dict(runs=0, n_sugg=0, texts=[], handles=[], ylim=None, xlim=None)
+    if not hasattr(ax, '_lrfind'): ax._lrfind = dict(runs=0, n_sugg=0, texts=[], handles=[], ylim=None, xlim=None, xlabels=[], ylabels=[])
     return ax._lrfind
 
 def _union(a, b): return b if a is None else (min(a[0],b[0]),max(a[1],b[1]))
@@ -100,6 +100,10 @@ def _xlabel(crv):
     return lbl
 
 def _ylabel(crv): return 'validation loss' if crv.meta.get('mode')=='valid' else 'loss'
+
+def _common(labels, default):
+    "The label every run on the axes shares, or `default` if they differ"
+    return labels[0] if len(set(labels))==1 else default
 
 # %% ../nbs/03_plot.ipynb #f6a6db79
 def _draw_src(ax, crv, s, y, lim, c, m, gid):
@@ -187,8 +191,9 @@ def plot_lr(
         if s.derived: _draw_src(ax, crv, s, y, lim, c, m, sg)
     if st['xlim']: ax.set_xlim(*st['xlim'])
     if lim: ax.set_ylim(*lim)
-    ax.set_xlabel(_xlabel(crv))
-    ax.set_ylabel(_ylabel(crv))
+    st['xlabels'].append(_xlabel(crv)); st['ylabels'].append(_ylabel(crv))
+    ax.set_xlabel(_common(st['xlabels'], 'learning rate'))
+    ax.set_ylabel(_common(st['ylabels'], 'loss'))
     if legend: ax.legend(handles=st['handles'], loc='lower left', fontsize=8, framealpha=0.9)
     _layout_labels(ax, st['texts'])
     return fig
