@@ -113,7 +113,7 @@ def basin(
     lrs = crv.lrs[crv.window]
     lr = float(np.clip(10**x, lrs[0], lrs[-1]))
     frac = '1/3' if math.isclose(w, 1/3) else f'{w:.2g}'
-    return Suggestion(lr, src_lr=10**b.hi, note=f"{frac} of the way from {10**x_lo:.1e}")
+    return Suggestion(lr, src_lr=10**b.hi, note=f"{frac} of the way from {10**x_lo:.1e} to the edge")
 
 # %% ../nbs/05_rules.ipynb #67de9cf3
 recommended = 'basin'
