@@ -17,6 +17,7 @@ import torch
 import fastai
 from fastai.callback.training import GradientAccumulation
 import lrfind_ext
+from machine import machine
 from lrfind_ext.setups import CPUMixedPrecision,allow_cpu_distrib
 from lrfind_ext.examples import digits_learner
 
@@ -105,14 +106,6 @@ def time_ddp(repeats):
         res = json.loads(out.read_text())
         return statistics.median(res['times']),res['own']
 
-def machine():
-    cpu = platform.processor() or ''
-    try:
-        for l in Path('/proc/cpuinfo').read_text().splitlines():
-            if l.startswith('model name'): cpu = l.split(':',1)[1].strip(); break
-    except OSError: pass
-    return (f"{os.cpu_count()} CPU cores ({cpu}), no GPU; torch {torch.__version__} (1 intra-op thread), fastai "
-            f"{fastai.__version__}, Python {platform.python_version()}; load average {os.getloadavg()[0]:.2f} at the start")
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

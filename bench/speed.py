@@ -15,6 +15,7 @@ os.environ.setdefault('MPLBACKEND', 'Agg')
 import numpy as np,torch
 import fastai,fastai.callback.schedule as fs
 import lrfind_ext
+from machine import machine
 from lrfind_ext.curve import synth_curve
 from lrfind_ext.suggest import suggesters,suggest_lrs
 from lrfind_ext.finder import fastai_lr_find
@@ -96,16 +97,6 @@ def time_suggesters(n=10_000, noise=0.05):
     alll = ms(lambda: suggest_lrs(crv, 'all'))
     return rows,allb,alll,names,len(range(n)[w])
 
-def machine():
-    cpu = platform.processor() or ''
-    try:
-        for l in Path('/proc/cpuinfo').read_text().splitlines():
-            if l.startswith('model name'): cpu = l.split(':',1)[1].strip(); break
-    except OSError: pass
-    load = os.getloadavg()[0] if hasattr(os, 'getloadavg') else float('nan')
-    return (f"{os.cpu_count()} CPU cores ({cpu}), no GPU; torch {torch.__version__} ({torch.get_num_threads()} intra-op thread{'s'*(torch.get_num_threads()!=1)}), "
-            f"fastai {fastai.__version__}, Python {platform.python_version()}, {platform.system()}; "
-            f"load average {load:.2f} when the run started")
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
