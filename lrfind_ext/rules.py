@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 import numpy as np
 from .curve import *
+from .curve import _n_finite
 from .suggest import *
 
 # %% auto #0
@@ -37,19 +38,14 @@ def loglr_smooth(
     return my+slope*(xc-mx)+np.median(y),slope
 
 # %% ../nbs/05_rules.ipynb #bf1eeeed
-def _n_fin(a)->int:
-    "Number of leading finite values of `a`"
-    bad = np.flatnonzero(~np.isfinite(a))
-    return int(bad[0]) if len(bad) else len(a)
-
 def curve_xy(
     crv:LRCurve, # The curve to read
 )->tuple:
     "log10(lr) and losses (raw when recorded, else smoothed) up to the first non-finite loss, capped, and `crv.window`'s bounds in them"
     w = crv.window
     ys = crv.losses
-    if ys is None or min(w.stop, _n_fin(ys))-w.start < min_pts: ys = crv.smooth
-    nf = _n_fin(ys)
+    if ys is None or min(w.stop, _n_finite(ys))-w.start < min_pts: ys = crv.smooth
+    nf = _n_finite(ys)
     x,y = np.log10(crv.lrs[:nf]),np.array(ys[:nf], dtype=np.float64)
     # A blow-up is a blow-up however large: cap the losses at 4 times the fall above the starting level
     y0 = np.median(y[:max(min_pts, nf//10)])

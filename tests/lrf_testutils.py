@@ -66,7 +66,7 @@ class FailingModule(nn.Module):
         return self.m(x)
 
 def nan_after(loss_func, k, value=float('nan')):
-    "A loss function that returns `value` from its `k`-th call in training on"
+    "A loss function multiplied by `value` (NaN unless told otherwise) from its `k`-th call in training on"
     n = [0]
     def _f(pred, *yb):
         l = loss_func(pred, *yb)
