@@ -1,4 +1,4 @@
-"""The suggestion type, the registry of rules, and fastai's four rules rewritten as pure functions of a curve.
+"""The suggestion type and the registry of rules: register, look up by name, resolve what `lr_find` is given.
 
 Docs: https://lrfind-ext.github.io/lrfind_ext/suggest.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/suggest.html.md"""
 
 # %% ../nbs/01_suggest.ipynb #9c8ed264
 from __future__ import annotations
-import bisect,difflib,inspect,keyword,math
+import difflib,inspect,keyword,math
 from dataclasses import dataclass,replace,astuple
 from functools import partial
 import numpy as np,torch
@@ -40,63 +40,6 @@ class Suggestion:
         "Field by field, a NaN loss equal to a NaN loss (as after pickling)"
         if not isinstance(other, Suggestion): return NotImplemented
         return all(a==b or (a!=a and b!=b) for a,b in zip(astuple(self), astuple(other)))
-
-# %% ../nbs/01_suggest.ipynb #ddf8da7f
-def _win(crv:LRCurve):
-    "Learning rates and smoothed losses in the window, as float64 and float32 arrays"
-    w = crv.window
-    return crv.lrs[w],crv.smooth[w].astype(np.float32)
-
-# %% ../nbs/01_suggest.ipynb #f98f3111
-def _lds_ends(xs)->np.ndarray:
-    "Length of the longest strictly decreasing subsequence of `xs` ending at each index"
-    tails,res = [],np.empty(len(xs), dtype=np.int64)
-    for i,x in enumerate((-np.asarray(xs, dtype=np.float64)).tolist()):
-        j = bisect.bisect_left(tails, x)
-        if j==len(tails): tails.append(x)
-        else: tails[j] = x
-        res[i] = j+1
-    return res
-
-# %% ../nbs/01_suggest.ipynb #c18a1f76
-def valley(crv:LRCurve)->Suggestion:
-    "fastai's `valley`: a point in the longest valley of the smoothed loss, in O(n log n)"
-    lrs,losses = _win(crv)
-    lds = _lds_ends(losses)
-    end = int(lds.argmax())
-    start = end-int(lds[end]) if lds[end]>1 else 0
-    sections = (end-start)/3
-    return Suggestion(float(lrs[start + int(sections) + int(sections/2)]))
-
-# %% ../nbs/01_suggest.ipynb #b572692d
-def slide(crv:LRCurve, lr_diff:int=15, thresh:float=.005, adjust_value:float=1.)->Suggestion:
-    "fastai's `slide`: where the gradient stops changing, walking left from the end"
-    lrs,losses = _win(crv)
-    n,g = len(losses),np.gradient(losses)
-    if n>lr_diff:
-        r = np.arange(n-1, lr_diff-1, -1)
-        ok = np.abs(g[r]-g[r-lr_diff]) > thresh
-        k = int(np.argmin(ok)) if not ok.all() else len(ok)
-        idx = n-1-lr_diff-max(k-1, 0)
-    else: idx = 0
-    lr = float(lrs[idx])
-    if adjust_value==1: return Suggestion(lr)
-    return Suggestion(lr*adjust_value, src_lr=lr, note=f'slide × {adjust_value:g}')
-
-# %% ../nbs/01_suggest.ipynb #a912154d
-def minimum(crv:LRCurve)->Suggestion:
-    "fastai's `minimum`: a tenth of the learning rate at the minimum of the smoothed loss"
-    lrs,losses = _win(crv)
-    lr_min = float(lrs[int(np.argmin(losses))])
-    return Suggestion(lr_min/10, src_lr=lr_min, note='minimum / 10')
-
-# %% ../nbs/01_suggest.ipynb #46a82684
-def steep(crv:LRCurve)->Suggestion:
-    "fastai's `steep`: where the smoothed loss falls fastest per unit of log learning rate"
-    lrs,losses = _win(crv)
-    lt,ls = torch.from_numpy(lrs.astype(np.float32)),torch.from_numpy(losses)
-    grads = (ls[1:]-ls[:-1]) / (lt[1:].log()-lt[:-1].log())
-    return Suggestion(float(lrs[int(grads.argmin())]))
 
 # %% ../nbs/01_suggest.ipynb #c7e0953a
 class SuggestError(ValueError):
@@ -174,24 +117,21 @@ class Suggester:
 
     def __repr__(self): return f"Suggester({self.name!r})"
 
-# %% ../nbs/01_suggest.ipynb #b1fdd15a
-def _fastai_fns():
-    "fastai's four rules, mapped to their names"
-    from fastai.callback import schedule as fs
-    return {fs.valley:'valley', fs.slide:'slide', fs.minimum:'minimum', fs.steep:'steep'}
-
 # %% ../nbs/01_suggest.ipynb #666bd116
 class Suggesters:
     "The registry of suggestion rules that `lr_find` can use by name"
-    def __init__(self): self._d = {}
+    def __init__(self): self._d,self._fastai = {},{}
 
-    def add(self, func, name:str|None=None, *, replace:bool=False, fastai_style:bool|None=None)->Suggester:
+    def add(self, func, name:str|None=None, *, replace:bool=False, fastai_style:bool|None=None,
+            fastai_fn=None, # fastai's function this rule stands in for, when `lr_find` is given that function
+           )->Suggester:
         "Register `func` under `name` (default: its `__name__`)"
         sg = Suggester(name or _fn_name(func), func, fastai_style)
         if sg.name in self._d and not replace:
             raise SuggestError(f"A suggester named {sg.name!r} is already registered. Pass replace=True to replace "
                                "it, or register yours under another name.")
         self._d[sg.name] = sg
+        if fastai_fn is not None: self._fastai[fastai_fn] = sg
         return sg
 
     def register(self, name:str|None=None, *, replace:bool=False, fastai_style:bool|None=None):
@@ -231,8 +171,6 @@ class Suggesters:
 
 # %% ../nbs/01_suggest.ipynb #7879a2d2
 suggesters = Suggesters()
-for _f in valley,slide,minimum,steep: suggesters.add(_f)
-_builtin = {n:suggesters[n] for n in suggesters.names()}
 
 # %% ../nbs/01_suggest.ipynb #c1f8eafd
 @patch
@@ -243,10 +181,10 @@ def _as_suggester(self:Suggesters, o)->list:
     if not callable(o): raise SuggestError(f"suggest_funcs items must be names or functions, got {o!r}")
     for sg in self:
         if sg.func is o: return [sg]
-    fa = _fastai_fns()
-    if o in fa: return [_builtin[fa[o]]]
+    fa = self._fastai # fastai's own functions: the rules that stand in for them, even if replaced or removed since
+    if o in fa: return [fa[o]]
     if isinstance(o, partial) and not o.args:
-        if o.func in fa: return [Suggester(fa[o.func], partial(_builtin[fa[o.func]].func, **o.keywords), False)]
+        if o.func in fa: return [Suggester(fa[o.func].name, partial(fa[o.func].func, **o.keywords), False)]
         for sg in self:
             if sg.func is o.func: return [Suggester(sg.name, o, sg.fastai_style)]
     return [Suggester(_fn_name(o), o)]
