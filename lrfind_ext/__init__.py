@@ -11,12 +11,14 @@ __all__ = ['unpatch', 'repatch']
 from importlib.metadata import version as _version,PackageNotFoundError as _NotFound
 from pathlib import Path as _Path
 from fastai.learner import Learner as _Learner,Recorder as _Recorder
-from . import curve as _curve,suggest as _suggest,finder as _finder,plot as _plot,rules as _rules,setups as _setups
+from . import curve as _curve,suggest as _suggest,rules as _rules,snapshot as _snapshot,result as _result,finder as _finder,plot as _plot,setups as _setups
 from .curve import *
 from .suggest import *
+from .rules import *
+from .snapshot import *
+from .result import *
 from .finder import *
 from .plot import *
-from .rules import *
 from .setups import *
 
 # %% ../nbs/09_package.ipynb #6bd26965
@@ -41,4 +43,4 @@ def repatch():
     _Learner.lr_find,_Recorder.plot_lr_find = _finder.ext_lr_find,_plot.ext_plot_lr_find
 
 # %% ../nbs/09_package.ipynb #b67e16af
-__all__ = ['unpatch', 'repatch', *_curve.__all__, *_suggest.__all__, *_finder.__all__, *_plot.__all__, *_rules.__all__, *_setups.__all__]
+__all__ = ['unpatch', 'repatch', *_curve.__all__, *_suggest.__all__, *_rules.__all__, *_snapshot.__all__, *_result.__all__, *_finder.__all__, *_plot.__all__, *_setups.__all__]

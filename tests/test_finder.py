@@ -14,7 +14,8 @@ from fastcore.test import test_eq as _test_eq # (imported as test_eq, pytest wou
 import lrfind_ext
 from lrfind_ext.curve import LRCurve,smooth_losses,CurveError
 from lrfind_ext.suggest import suggesters,Suggestion
-from lrfind_ext.finder import fastai_lr_find,lr_result,LRFindResult
+from lrfind_ext.finder import fastai_lr_find
+from lrfind_ext.result import lr_result,LRFindResult
 from lrf_testutils import synth,digits,two_groups,Counter,RaiseAt
 
 pytestmark = pytest.mark.filterwarnings('ignore::DeprecationWarning')

@@ -15,7 +15,8 @@ from fastai.callback.training import GradientAccumulation
 import lrfind_ext
 from lrfind_ext.curve import LRCurve
 from lrfind_ext.suggest import suggest_lrs
-from lrfind_ext.finder import valid_sample,_autocast_state,_set_autocast_state,_ac_nesting
+from lrfind_ext.finder import valid_sample
+from lrfind_ext.snapshot import _autocast_state,_set_autocast_state,_ac_nesting
 from lrfind_ext.setups import CPUMixedPrecision
 from lrf_testutils import *
 from lrf_testutils import _eq

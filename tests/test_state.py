@@ -12,7 +12,8 @@ from fastai.basics import Learner,DataLoaders,MSELossFlat,set_seed,SGD
 from fastai.callback.training import GradientAccumulation
 from fastai.optimizer import OptimWrapper
 import lrfind_ext
-from lrfind_ext.finder import fastai_lr_find,Snapshot
+from lrfind_ext.finder import fastai_lr_find
+from lrfind_ext.snapshot import Snapshot
 from lrf_testutils import *
 
 pytestmark = pytest.mark.filterwarnings('ignore::UserWarning')
