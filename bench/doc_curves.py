@@ -9,14 +9,14 @@ import torch
 from fastai.basics import defaults
 from fastai.callback.progress import ProgressCallback
 import lrfind_ext
-from lrfind_ext.examples import digits_learner,tabular_learner_sk
+from lrfind_ext.examples import digits_learner,sk_mlp_learner
 
 OUT = Path(__file__).resolve().parent.parent/'nbs'/'data'
 LEARNERS = {
     'digits_mlp_adam': lambda: digits_learner('mlp', 'adam', bs=64, seed=0),
     'digits_cnn_adam': lambda: digits_learner('cnn', 'adam', bs=32, seed=0),
     'digits_bn_sgd': lambda: digits_learner('bn', 'sgd', bs=128, seed=0),
-    'diabetes_adam': lambda: tabular_learner_sk('diabetes', 'adam', bs=32, seed=0),
+    'diabetes_adam': lambda: sk_mlp_learner('diabetes', 'adam', bs=32, seed=0),
 }
 RUNS = [('digits_mlp_adam',100), ('digits_mlp_adam',400), ('digits_cnn_adam',100), ('digits_cnn_adam',400),
         ('digits_bn_sgd',100), ('diabetes_adam',100)]

@@ -19,7 +19,7 @@ from machine import machine
 from lrfind_ext.curve import synth_curve
 from lrfind_ext.suggest import suggesters,suggest_lrs
 from lrfind_ext.finder import fastai_lr_find
-from lrfind_ext.examples import digits_learner,tabular_learner_sk
+from lrfind_ext.examples import digits_learner,sk_mlp_learner
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILTINS = ('valley','slide','minimum','steep')
@@ -31,7 +31,7 @@ def _workers(learn, n):
 LEARNERS = {
     'digits MLP (64-128-10), bs 64, in-process loading': lambda: _workers(digits_learner(), 0),
     'digits MLP, bs 64, fastai default loading (2 worker processes)': lambda: digits_learner(),
-    'breast-cancer tabular MLP (30-64-2), bs 32, in-process loading': lambda: _workers(tabular_learner_sk('cancer'), 0),
+    'breast-cancer tabular MLP (30-64-2), bs 32, in-process loading': lambda: _workers(sk_mlp_learner('cancer'), 0),
 }
 
 def time_lr_find(mk, repeats, num_it=100):

@@ -1,4 +1,4 @@
-"""Small learners on data that ships with scikit-learn, for the docs, the tests and the benchmarks: they train on a CPU in seconds and download nothing.
+"""Small learners on data that ships with scikit-learn, for the docs, the tests and the benchmarks: plain PyTorch models and fastai's own `vision_learner` and `tabular_learner`, which train on a CPU in seconds and download nothing.
 
 Docs: https://lrfind-ext.github.io/lrfind_ext/examples.html.md"""
 
@@ -10,9 +10,19 @@ import numpy as np,torch
 from torch import nn
 from torch.utils.data import TensorDataset
 from fastai.basics import DataLoaders,Learner,CrossEntropyLossFlat,MSELossFlat,accuracy,set_seed,Adam,SGD
+import pandas as pd
+from fastai.data.block import DataBlock,CategoryBlock
+from fastai.data.transforms import RandomSplitter
+from fastai.vision.core import PILImage
+from fastai.vision.data import ImageBlock
+from fastai.vision.augment import Resize
+from fastai.vision.learner import vision_learner
+from fastai.tabular.core import TabularPandas,Categorify,Normalize
+from fastai.tabular.learner import tabular_learner
+from torchvision.models import resnet18
 
 # %% auto #0
-__all__ = ['digits_learner', 'tabular_learner_sk']
+__all__ = ['digits_learner', 'sk_mlp_learner', 'cancer_tabular_learner', 'digits_vision_learner']
 
 # %% ../nbs/08_examples.ipynb #21ba90d2
 def _sk(name):
@@ -56,7 +66,7 @@ def _opt(opt):
     raise ValueError(f"opt must be 'adam' or 'sgd', got {opt!r}")
 
 # %% ../nbs/08_examples.ipynb #3a3a2242
-def tabular_learner_sk(
+def sk_mlp_learner(
     task:str='cancer', # 'cancer' (breast cancer, 2 classes), 'wine' (3 classes) or 'diabetes' (regression)
     opt:str='adam', # 'adam' or 'sgd'
     bs:int=32, # Batch size
@@ -64,7 +74,7 @@ def tabular_learner_sk(
     hidden:int=64, # Width of the hidden layer
     **kwargs, # Passed to `Learner`
 )->Learner:
-    "An MLP on one of scikit-learn's small tabular datasets, standardised"
+    "A plain PyTorch MLP on one of scikit-learn's small tabular datasets, standardised (not fastai's `tabular_learner`)"
     name = dict(cancer='load_breast_cancer', wine='load_wine', diabetes='load_diabetes')[task]
     x,y = _sk(name)(return_X_y=True)
     x = (x-x.mean(0))/x.std(0)
@@ -77,3 +87,39 @@ def tabular_learner_sk(
     dls = _dls(x, y, len(x)//5, bs, seed)
     loss = MSELossFlat() if reg else CrossEntropyLossFlat()
     return Learner(dls, model, loss_func=loss, opt_func=_opt(opt), metrics=None if reg else accuracy, **kwargs)
+
+# %% ../nbs/08_examples.ipynb #212d661c
+def cancer_tabular_learner(
+    bs:int=64, # Batch size
+    seed:int=0, # Seeds the split, the weights and the shuffling
+    layers:list=(64,32), # Sizes of the hidden layers
+    **kwargs, # Passed to `tabular_learner`
+)->Learner:
+    "fastai's `tabular_learner` on the breast-cancer data: 29 continuous columns and one categorical"
+    d = _sk('load_breast_cancer')(as_frame=True)
+    df = d.frame.copy()
+    df['size_band'] = pd.qcut(df['mean area'], 4, labels=['small','medium','large','very large']).astype(str)
+    df['target'] = df['target'].map({0:'malignant', 1:'benign'})
+    conts = [c for c in d.feature_names if c!='mean area']
+    set_seed(seed, reproducible=True)
+    splits = RandomSplitter(0.2, seed=seed)(list(range(len(df))))
+    to = TabularPandas(df, procs=[Categorify, Normalize], cat_names=['size_band'], cont_names=conts,
+                       y_names='target', splits=splits)
+    return tabular_learner(to.dataloaders(bs=bs, num_workers=0, device='cpu'), layers=list(layers), metrics=accuracy, **kwargs)
+
+# %% ../nbs/08_examples.ipynb #1f4fa4b0
+def digits_vision_learner(
+    size:int=32, # Side of the images, in pixels
+    bs:int=64, # Batch size
+    seed:int=0, # Seeds the split, the weights and the shuffling
+    **kwargs, # Passed to `vision_learner`
+)->Learner:
+    "fastai's `vision_learner` with a `resnet18` (no pretrained weights) on the 8x8 digits upscaled to RGB images"
+    x,y = _sk('load_digits')(return_X_y=True)
+    imgs = np.repeat((x.reshape(-1,8,8,1)/16*255).astype(np.uint8), 3, axis=3)
+    set_seed(seed, reproducible=True)
+    dblock = DataBlock(blocks=(ImageBlock, CategoryBlock), get_x=lambda i: PILImage.create(imgs[i]),
+                       get_y=lambda i: str(y[i]), splitter=RandomSplitter(0.2, seed=seed),
+                       item_tfms=Resize(size, method='squish'))
+    dls = dblock.dataloaders(list(range(len(y))), bs=bs, num_workers=0, device='cpu')
+    return vision_learner(dls, resnet18, pretrained=False, metrics=accuracy, **kwargs)
