@@ -18,23 +18,21 @@ help:
 	@echo "make docs      build the docs site into _docs/, offline"
 	@echo "make bench     speed benchmark; make bench-quality: suggestion-quality benchmark"
 
-$(STAMP): settings.ini setup.py pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q $(TORCH_PINS)
-	$(BIN)/python -m pip install -q -e ".[dev]"
-	touch $@
+# One line per step; the installers' output goes to $(VENV)/setup.log, which a failing step shows (scripts/setup.sh).
+$(STAMP): settings.ini setup.py pyproject.toml scripts/setup.sh
+	@PYTHON="$(PYTHON)" VENV="$(VENV)" TORCH_PINS="$(TORCH_PINS)" bash scripts/setup.sh
+	@touch $@
 
 venv: $(STAMP)
 
 demo: venv
-	$(BIN)/python scripts/demo.py
+	@$(BIN)/python scripts/demo.py
 
 test: venv browser
-	$(BIN)/python scripts/run_tests.py
+	@$(BIN)/python scripts/run_tests.py
 
 test-all: venv browser
-	$(BIN)/python scripts/run_tests.py --slow
+	@$(BIN)/python scripts/run_tests.py --slow
 
 export: venv
 	$(BIN)/nbdev-export
@@ -52,7 +50,9 @@ docs: venv
 # The docs test opens every page in Debian's Chromium; install it if it is missing (needs root, as on CI).
 browser:
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null || \
-	  (apt-get install -y -q chromium >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null))
+	  { printf 'setup: Chromium for the docs test (apt) ... '; mkdir -p $(VENV); \
+	    (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)) >>$(VENV)/setup.log 2>&1 \
+	    && echo done || { echo FAILED; tail -n 40 $(VENV)/setup.log; exit 1; }; }
 
 bench: venv
 	$(BIN)/python bench/speed.py
