@@ -2,12 +2,20 @@
 """Build README.md (and README_files/, its pictures) from nbs/index.ipynb, the home page of the docs.
 
 Markdown cells are copied; code cells become fenced blocks; outputs follow them (text fenced, HTML as is, PNG
-pictures written to README_files/). Cells marked `#| hide` are left out, `#| echo: false` shows only the output,
+pictures written to README_files/ and linked by absolute URL to the repository's raw files, so that the package
+index's page shows them too). Cells marked `#| hide` are left out, `#| echo: false` shows only the output,
 `#| output: false` only the code."""
-import argparse,base64,json,shutil
+import argparse,base64,configparser,json,shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+def raw_url(root=ROOT)->str:
+    "Where the package index finds the README's pictures: the repository's raw files on its branch (settings.ini)"
+    cfg = configparser.ConfigParser(delimiters=['='])
+    cfg.read(Path(root)/'settings.ini')
+    c = cfg['DEFAULT']
+    return c['git_url'].replace('https://github.com/', 'https://raw.githubusercontent.com/').rstrip('/') + f"/{c['branch']}/"
 
 def _directives(src):
     "nbdev/Quarto directives at the top of a code cell, and the code without them"
@@ -21,7 +29,7 @@ def _txt(o): return ''.join(o) if isinstance(o, list) else o
 
 def build(nb_path, out):
     "Write README.md and README_files/ for `nb_path` into folder `out`"
-    nb,out = json.loads(Path(nb_path).read_text()),Path(out)
+    nb,out,base = json.loads(Path(nb_path).read_text()),Path(out),raw_url()
     imgs = out/'README_files'
     if imgs.exists(): shutil.rmtree(imgs)
     parts,n_img = ['<!-- Generated from nbs/index.ipynb by scripts/readme.py (`make export`): edit the notebook, not this file. -->'],0
@@ -41,7 +49,7 @@ def build(nb_path, out):
                 n_img += 1
                 fn = imgs/f'fig-{n_img}.png'
                 fn.write_bytes(base64.b64decode(_txt(data['image/png'])))
-                parts.append(f'![](README_files/{fn.name})')
+                parts.append(f'![]({base}README_files/{fn.name})')
             elif 'text/markdown' in data: parts.append(_txt(data['text/markdown']).strip())
             elif 'text/html' in data: parts.append(_txt(data['text/html']).strip())
             elif 'text/plain' in data: parts.append(f"```\n{_txt(data['text/plain']).rstrip()}\n```")

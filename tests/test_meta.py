@@ -62,3 +62,13 @@ def test_docs_config_agrees(ini):
     assert str(web['repo-branch']) == ini['branch']
     q = yaml.safe_load((ROOT/ini['nbs_path']/'_quarto.yml').read_text())
     assert {'nbdev.yml', 'sidebar.yml'} <= set(q['metadata-files'])
+
+def test_readme_images_absolute(ini):
+    "README.md's pictures are linked by absolute URL to the repository's raw files (the package index can't resolve relative ones), and exist"
+    import re
+    raw = ini['git_url'].replace('https://github.com/', 'https://raw.githubusercontent.com/') + f"/{ini['branch']}/"
+    links = re.findall(r'!\[[^\]]*\]\(([^)]+)\)', (ROOT/'README.md').read_text())
+    assert links, "README.md shows no picture"
+    for l in links:
+        assert l.startswith(raw), f"{l} is not under {raw}"
+        assert (ROOT/l[len(raw):]).is_file(), l
