@@ -12,7 +12,7 @@ from pathlib import Path
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['min_pts', 'smooth_losses', 'LRCurve', 'CurveError', 'synth_curve']
+__all__ = ['min_pts', 'reads', 'zerolag_h', 'smooth_losses', 'LRCurve', 'CurveError', 'synth_curve', 'loglr_smooth', 'curve_xy']
 
 # %% ../nbs/00_curve.ipynb #ad423fc7
 def smooth_losses(
@@ -105,19 +105,6 @@ def _why_empty(self:LRCurve, nf):
     return (msg + f"; suggesting a learning rate needs at least {min_pts}. Try a lower start_lr, a larger num_it, "
             "or stop_div=False.")
 
-# %% ../nbs/00_curve.ipynb #3af7cd64
-@patch
-def loss_at(self:LRCurve,
-    lr:float, # Learning rate to read the curve at
-    raw:bool=False, # Read the raw losses instead of the smoothed ones
-)->float:
-    "Loss on the curve at `lr`, interpolated linearly in log learning rate"
-    ys = self.losses if raw else self.smooth
-    if ys is None: return math.nan
-    nf = _n_finite(ys)
-    if nf==0: return math.nan
-    return float(np.interp(np.log(lr), np.log(self.lrs[:nf]), ys[:nf]))
-
 # %% ../nbs/00_curve.ipynb #4b9476d0
 @patch
 def __getitem__(self:LRCurve, i):
@@ -192,3 +179,76 @@ def synth_curve(
     loss = loss + noise*np.random.default_rng(seed).standard_normal(n)
     crv = LRCurve(lrs, loss, num_it=n, meta=dict(start_lr=start_lr, end_lr=end_lr))
     return crv.cut_at_divergence() if stop_div else crv
+
+# %% ../nbs/00_curve.ipynb #4affaa39
+def loglr_smooth(
+    x, # Sorted positions: log10 of the learning rates
+    y, # Values at `x`: the losses
+    h:float=0.4, # Half-width of the window, in the units of `x` (decades)
+)->tuple:
+    "Local linear fit of `y` over `[x-h, x+h]` at each `x`: the smoothed values and their slopes, with no lag"
+    x,y = np.asarray(x, dtype=np.float64),np.asarray(y, dtype=np.float64)
+    if not len(x): return y.copy(),y.copy()
+    lo,hi = np.searchsorted(x, x-h, 'left'),np.searchsorted(x, x+h, 'right')
+    xc,yc = x-x.mean(),y-np.median(y) # centred, so that the running sums lose no precision
+    n = (hi-lo).astype(np.float64)
+    def mean(a):
+        c = np.concatenate([[0.], np.cumsum(a)])
+        return (c[hi]-c[lo])/n
+    mx,my,mxx,mxy = mean(xc),mean(yc),mean(xc*xc),mean(xc*yc)
+    vx = mxx-mx*mx
+    ok = vx > 1e-12
+    slope = np.where(ok, (mxy-mx*my)/np.where(ok, vx, 1.), 0.)
+    return my+slope*(xc-mx)+np.median(y),slope
+
+# %% ../nbs/00_curve.ipynb #bf1eeeed
+def curve_xy(
+    crv:LRCurve, # The curve to read
+)->tuple:
+    "log10(lr) and losses (raw when recorded, else smoothed) up to the first non-finite loss, capped, and `crv.window`'s bounds in them"
+    w = crv.window
+    ys = crv.losses
+    if ys is None or min(w.stop, _n_finite(ys))-w.start < min_pts: ys = crv.smooth
+    nf = _n_finite(ys)
+    x,y = np.log10(crv.lrs[:nf]),np.array(ys[:nf], dtype=np.float64)
+    # A blow-up is a blow-up however large: cap the losses at 4 times the fall above the starting level
+    y0 = np.median(y[:max(min_pts, nf//10)])
+    y = np.minimum(y, y0+4*abs(y0-y.min()))
+    return x,y,w.start,min(w.stop, nf)
+
+# %% ../nbs/00_curve.ipynb #e3029761
+reads = ('smooth','raw','zerolag')
+zerolag_h = 0.4 # Half-width (decades) of the zero-lag smoothing that `read('zerolag')` returns
+
+def _check_reads(o):
+    "Raise unless `o` names a curve an `LRCurve` can `read`"
+    if o not in reads: raise ValueError(f"reads must be one of {', '.join(map(repr, reads))}, got {o!r}")
+    return o
+
+@patch
+def read(self:LRCurve,
+    what:str='smooth', # One of `reads`: 'smooth', 'raw' or 'zerolag'
+)->tuple:
+    "Learning rates and values of the curve named `what`, up to its first non-finite value"
+    _check_reads(what)
+    if what=='zerolag':
+        if not len(self): return self.lrs[:0],self.smooth[:0]
+        x,y,_,_ = curve_xy(self)
+        return 10**x,loglr_smooth(x, y, zerolag_h)[0]
+    ys = self.losses if what=='raw' and self.losses is not None else self.smooth
+    nf = _n_finite(ys)
+    return self.lrs[:nf],ys[:nf]
+
+# %% ../nbs/00_curve.ipynb #3af7cd64
+@patch
+def loss_at(self:LRCurve,
+    lr:float, # Learning rate to read the curve at
+    raw:bool=False, # Read the raw losses instead of the smoothed ones (fastai's name for `reads='raw'`)
+    reads:str|None=None, # Which curve to read: one of `reads` (default: 'raw' if `raw` else 'smooth')
+)->float:
+    "Loss on the curve at `lr`, interpolated linearly in log learning rate"
+    what = reads or ('raw' if raw else 'smooth')
+    if what=='raw' and self.losses is None: return math.nan
+    xs,ys = self.read(what)
+    if not len(xs): return math.nan
+    return float(np.interp(np.log(lr), np.log(xs), ys))

@@ -15,7 +15,7 @@ from .curve import _n_finite
 from .suggest import *
 
 # %% auto #0
-__all__ = ['ref_density', 'recommended', 'loglr_smooth', 'curve_xy', 'Basin', 'find_basin', 'basin']
+__all__ = ['ref_density', 'recommended', 'Basin', 'find_basin', 'basin']
 
 # %% ../nbs/02_rules.ipynb #ddf8da7f
 def _win(crv:LRCurve):
@@ -76,43 +76,7 @@ def steep(crv:LRCurve)->Suggestion:
 
 # %% ../nbs/02_rules.ipynb #2af9649a
 for _f,_fa in zip((valley,slide,minimum,steep), (fs.valley,fs.slide,fs.minimum,fs.steep)):
-    suggesters.add(_f, replace=True, fastai_fn=_fa)
-
-# %% ../nbs/02_rules.ipynb #4affaa39
-def loglr_smooth(
-    x, # Sorted positions: log10 of the learning rates
-    y, # Values at `x`: the losses
-    h:float=0.4, # Half-width of the window, in the units of `x` (decades)
-)->tuple:
-    "Local linear fit of `y` over `[x-h, x+h]` at each `x`: the smoothed values and their slopes, with no lag"
-    x,y = np.asarray(x, dtype=np.float64),np.asarray(y, dtype=np.float64)
-    if not len(x): return y.copy(),y.copy()
-    lo,hi = np.searchsorted(x, x-h, 'left'),np.searchsorted(x, x+h, 'right')
-    xc,yc = x-x.mean(),y-np.median(y) # centred, so that the running sums lose no precision
-    n = (hi-lo).astype(np.float64)
-    def mean(a):
-        c = np.concatenate([[0.], np.cumsum(a)])
-        return (c[hi]-c[lo])/n
-    mx,my,mxx,mxy = mean(xc),mean(yc),mean(xc*xc),mean(xc*yc)
-    vx = mxx-mx*mx
-    ok = vx > 1e-12
-    slope = np.where(ok, (mxy-mx*my)/np.where(ok, vx, 1.), 0.)
-    return my+slope*(xc-mx)+np.median(y),slope
-
-# %% ../nbs/02_rules.ipynb #bf1eeeed
-def curve_xy(
-    crv:LRCurve, # The curve to read
-)->tuple:
-    "log10(lr) and losses (raw when recorded, else smoothed) up to the first non-finite loss, capped, and `crv.window`'s bounds in them"
-    w = crv.window
-    ys = crv.losses
-    if ys is None or min(w.stop, _n_finite(ys))-w.start < min_pts: ys = crv.smooth
-    nf = _n_finite(ys)
-    x,y = np.log10(crv.lrs[:nf]),np.array(ys[:nf], dtype=np.float64)
-    # A blow-up is a blow-up however large: cap the losses at 4 times the fall above the starting level
-    y0 = np.median(y[:max(min_pts, nf//10)])
-    y = np.minimum(y, y0+4*abs(y0-y.min()))
-    return x,y,w.start,min(w.stop, nf)
+    suggesters.add(_f, replace=True, reads='smooth', fastai_fn=_fa)
 
 # %% ../nbs/02_rules.ipynb #bafd999a
 ref_density = 12.5 # Points per decade of fastai's default run (100 steps from 1e-7 to 10)
@@ -172,7 +136,7 @@ def basin(
     frac = '1/3' if math.isclose(w, 1/3) else f'{w:.2g}'
     return Suggestion(lr, src_lr=10**b.hi, note=f"{frac} of the way from {10**x_lo:.1e} to the edge")
 
-suggesters.add(basin, replace=True)
+suggesters.add(basin, replace=True, reads='zerolag')
 
 # %% ../nbs/02_rules.ipynb #67de9cf3
 recommended = 'basin'

@@ -12,6 +12,7 @@ from functools import partial
 import numpy as np,torch
 from fastcore.basics import patch
 from .curve import *
+from .curve import _check_reads
 
 # %% auto #0
 __all__ = ['suggesters', 'Suggestion', 'SuggestError', 'UnknownSuggester', 'Suggester', 'Suggesters', 'suggest_lrs']
@@ -24,8 +25,11 @@ class Suggestion:
     src_lr:float|None=None # The point of the curve the rule derived `lr` from, if any
     note:str='' # How `lr` follows from `src_lr`, e.g. "minimum / 10"
     name:str='' # Name of the rule (filled in by the registry)
-    loss:float=math.nan # Smoothed loss on the curve at `lr`
-    src_loss:float=math.nan # Smoothed loss on the curve at `src_lr`
+    loss:float=math.nan # Loss at `lr` on the curve the rule reads (filled in by the registry)
+    src_loss:float=math.nan # Loss at `src_lr` on that curve
+    reads:str='smooth' # The curve the rule reads: 'smooth' (fastai's), 'raw' or 'zerolag' (see `LRCurve.read`)
+    span:tuple|None=None # `(lo, hi)`: the interval of learning rates the rule chose `lr` inside, if it did
+    interval:tuple|None=None # `(lo, hi)`: where the rule would land on another run of the same learner, if estimated
 
     @property
     def derived(self)->bool:
@@ -100,9 +104,12 @@ def _call_fastai(f, crv):
 # %% ../nbs/01_suggest.ipynb #edbf4ca3
 class Suggester:
     "A suggestion rule registered under `name`: call it on an `LRCurve` to get a `Suggestion`"
-    def __init__(self, name:str, func, fastai_style:bool|None=None):
+    def __init__(self, name:str, func, fastai_style:bool|None=None,
+                 reads:str|None=None, # The curve `func` reads: one of `reads` (default 'smooth', fastai's)
+                ):
         self.name,self.func = _check_name(name),func
         self.fastai_style = _is_fastai_style(func) if fastai_style is None else fastai_style
+        self.reads = 'smooth' if reads is None or self.fastai_style else _check_reads(reads)
         self.__doc__ = inspect.getdoc(func)
 
     def __call__(self, crv:LRCurve)->Suggestion:
@@ -112,8 +119,9 @@ class Suggester:
         if not (math.isfinite(res.lr) and res.lr>0):
             raise SuggestError(f"Suggester {self.name!r} returned lr={res.lr} on {crv}: a learning rate must be "
                                "finite and positive.")
-        src_loss = crv.loss_at(res.src_lr) if res.derived else math.nan
-        return replace(res, name=self.name, loss=crv.loss_at(res.lr), src_loss=src_loss)
+        r = self.reads
+        src_loss = crv.loss_at(res.src_lr, reads=r) if res.derived else math.nan
+        return replace(res, name=self.name, reads=r, loss=crv.loss_at(res.lr, reads=r), src_loss=src_loss)
 
     def __repr__(self): return f"Suggester({self.name!r})"
 
@@ -123,10 +131,11 @@ class Suggesters:
     def __init__(self): self._d,self._fastai = {},{}
 
     def add(self, func, name:str|None=None, *, replace:bool=False, fastai_style:bool|None=None,
+            reads:str|None=None, # The curve `func` reads: 'smooth' (fastai's, the default), 'raw' or 'zerolag'
             fastai_fn=None, # fastai's function this rule stands in for, when `lr_find` is given that function
            )->Suggester:
         "Register `func` under `name` (default: its `__name__`)"
-        sg = Suggester(name or _fn_name(func), func, fastai_style)
+        sg = Suggester(name or _fn_name(func), func, fastai_style, reads)
         if sg.name in self._d and not replace:
             raise SuggestError(f"A suggester named {sg.name!r} is already registered. Pass replace=True to replace "
                                "it, or register yours under another name.")
@@ -134,11 +143,11 @@ class Suggesters:
         if fastai_fn is not None: self._fastai[fastai_fn] = sg
         return sg
 
-    def register(self, name:str|None=None, *, replace:bool=False, fastai_style:bool|None=None):
+    def register(self, name:str|None=None, *, replace:bool=False, fastai_style:bool|None=None, reads:str|None=None):
         "Decorator that registers a rule under `name`"
         if callable(name): return self.register()(name)
         def _inner(f):
-            self.add(f, name, replace=replace, fastai_style=fastai_style)
+            self.add(f, name, replace=replace, fastai_style=fastai_style, reads=reads)
             return f
         return _inner
 
@@ -184,9 +193,9 @@ def _as_suggester(self:Suggesters, o)->list:
     fa = self._fastai # fastai's own functions: the rules that stand in for them, even if replaced or removed since
     if o in fa: return [fa[o]]
     if isinstance(o, partial) and not o.args:
-        if o.func in fa: return [Suggester(fa[o.func].name, partial(fa[o.func].func, **o.keywords), False)]
+        if o.func in fa: return [Suggester(fa[o.func].name, partial(fa[o.func].func, **o.keywords), False, fa[o.func].reads)]
         for sg in self:
-            if sg.func is o.func: return [Suggester(sg.name, o, sg.fastai_style)]
+            if sg.func is o.func: return [Suggester(sg.name, o, sg.fastai_style, sg.reads)]
     return [Suggester(_fn_name(o), o)]
 
 # %% ../nbs/01_suggest.ipynb #7f948088

@@ -253,7 +253,7 @@ def test_suggestions_with_points(diverged):
     assert list(res.suggestions) == list(res._fields)
     for name,s in res.suggestions.items():
         assert isinstance(s, Suggestion) and s.name == name and s.lr == getattr(res, name)
-        assert math.isfinite(s.loss) and s.loss == pytest.approx(res.curve.loss_at(s.lr))
+        assert math.isfinite(s.loss) and s.loss == pytest.approx(res.curve.loss_at(s.lr, reads=s.reads))
     m = res.suggestions['minimum']
     assert m.derived and m.note == 'minimum / 10' and m.src_lr == pytest.approx(10*m.lr)
     w = res.curve.window
