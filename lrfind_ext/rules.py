@@ -133,8 +133,8 @@ def basin(
     x = x_lo+w*(b.hi-x_lo)
     lrs = crv.lrs[crv.window]
     lr = float(np.clip(10**x, lrs[0], lrs[-1]))
-    frac = '1/3' if math.isclose(w, 1/3) else f'{w:.2g}'
-    return Suggestion(lr, src_lr=10**b.hi, note=f"{frac} of the way from {10**x_lo:.1e} to the edge")
+    lo,hi,part = 10**x_lo,10**b.hi,'a third' if math.isclose(w, 1/3) else f'{w:.0%}'
+    return Suggestion(lr, note=f"{part} into the basin {lo:.1e}–{hi:.1e}", span=(lo, hi))
 
 suggesters.add(basin, replace=True, reads='zerolag')
 

@@ -84,7 +84,7 @@ def test_basin_synth_where_expected():
     s = suggesters.basin(crv)
     b = find_basin(crv)
     assert 1e-4 < s.lr < 1e-2 and b.lo < math.log10(s.lr) < b.hi
-    assert s.derived and s.src_lr == pytest.approx(10**b.hi) and s.note.startswith('1/3 of the way from')
+    assert not s.derived and s.span == pytest.approx((10**b.lo, 10**b.hi)) and s.note.startswith('a third into the basin')
 
 def test_basin_equivariant():
     "Scaling the learning rates scales the suggestion; an affine change of the loss changes nothing"
