@@ -1,4 +1,4 @@
-"""One log-x axis on which every suggestion is marked at exactly the learning rate returned, labelled with that value.
+"""One log-x axis on which every suggestion is marked on the curve its rule reads, at exactly the learning rate returned, labelled with that value.
 
 Docs: https://lrfind-ext.github.io/lrfind_ext/plot.html.md"""
 
@@ -6,12 +6,13 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/plot.html.md"""
 
 # %% ../nbs/06_plot.ipynb #36ddfc71
 from __future__ import annotations
-import math
+import math,sys
 import numpy as np
+import matplotlib
 import matplotlib.pyplot as plt
 from matplotlib import ticker,transforms
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch,Rectangle
 from fastcore.basics import patch
 from fastai.learner import Recorder
 import fastai.callback.schedule # fastai's own plot_lr_find, kept as `fastai_plot_lr_find`
@@ -20,12 +21,15 @@ from .curve import _n_finite
 from .suggest import *
 
 # %% auto #0
-__all__ = ['okabe_ito', 'fastai_plot_lr_find', 'ext_plot_lr_find', 'fmt_lr', 'lr_axis', 'y_range', 'plot_lr']
+__all__ = ['okabe_ito', 'curve_labels', 'fastai_plot_lr_find', 'ext_plot_lr_find', 'fmt_lr', 'lr_axis', 'y_range', 'plot_lr']
 
 # %% ../nbs/06_plot.ipynb #6c1c7a4e
 okabe_ito = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000']
 _markers = 'osD^vPX'
-_curve_styles = [(None,'-'), ('#777777','--'), (None,':'), ('#777777','-.')] # None: the style's text colour
+# Per run on an axes: its colour (None: the style's text colour), and the line styles of fastai's EMA and of the zero-lag smoothing
+_run_styles = [(None,'-',(0,(4,2))), ('#8c8c8c','-',(0,(4,2))), (None,'-.',':'), ('#8c8c8c','-.',':')]
+curve_labels = {'smooth':"smoothed loss (fastai's EMA)", 'zerolag':'zero-lag smoothing', 'raw':'raw loss per step'}
+_gids = {'smooth':'curve', 'zerolag':'zerolag', 'raw':'raw'} # gid suffix of each curve's line
 
 # %% ../nbs/06_plot.ipynb #fdee1e01
 def fmt_lr(lr:float)->str:
@@ -33,31 +37,79 @@ def fmt_lr(lr:float)->str:
     return f'{lr:.1e}'
 
 # %% ../nbs/06_plot.ipynb #f8751bb6
+def _decade(x, pos=None): return f'{x:.0e}'
+
 def lr_axis(ax):
     "Log-scale x axis with a label at every decade (`1e-07`...`1e+01`) and minor ticks between"
     ax.set_xscale('log')
     ax.xaxis.set_major_locator(ticker.LogLocator(base=10, numticks=100))
-    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda x,_: f'{x:.0e}'))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(_decade))
     ax.xaxis.set_minor_locator(ticker.LogLocator(base=10, subs=np.arange(2,10), numticks=100))
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     return ax
 
+# %% ../nbs/06_plot.ipynb #e6b1d6f7
+def _drawn(crv:LRCurve, reads:str)->str:
+    "The curve a rule reading `reads` is drawn on: its own, or fastai's EMA when `crv` has no raw losses"
+    return 'smooth' if reads=='raw' and crv.losses is None else reads
+
+def _on(crv, reads, lr):
+    "The loss at `lr` on the drawn curve `reads`"
+    return crv.loss_at(lr, reads=_drawn(crv, reads))
+
 # %% ../nbs/06_plot.ipynb #a342417f
-def y_range(crv:LRCurve, raw:bool=True)->tuple|None:
-    "Loss range that shows the useful part of `crv` (start of the read window to the minimum), not the divergence"
-    sm = crv.smooth[:_n_finite(crv.smooth)]
-    if not len(sm): return None
-    try: w0 = crv.window.start
-    except CurveError: w0 = 0
-    i = int(np.argmin(sm))
-    lo,hi = sm[i],sm[min(w0,i):i+1].max()
-    if hi-lo < 1e-9*max(1.,abs(lo)): hi = sm.max()
-    if raw and crv.losses is not None:
-        r = crv.losses[min(w0,i):i+1]
-        r = r[np.isfinite(r)]
-        if len(r): lo = max(min(lo, np.percentile(r, 2)), lo-0.5*(hi-lo))
-    pad = 0.08*(hi-lo) if hi>lo else 0.05*abs(lo) or 0.1
-    return lo-pad,hi+pad
+def _useful_end(crv:LRCurve, w:slice)->int:
+    "Where the part of window `w` worth showing ends: where the loss, past its minimum, climbs back above its start"
+    _,z = crv.read('zerolag')
+    n = min(w.stop, len(z))
+    if n-w.start < min_pts: return n
+    zz,x = z[w.start:n],np.log10(crv.lrs[w.start:n])
+    level = float(np.median(zz[:max(min_pts, int(np.searchsorted(x, x[0]+0.5)))])) # over the first half decade
+    i = int(np.argmin(zz))
+    up = np.flatnonzero(zz[i:] > level)
+    end = w.start+i+int(up[0]) if len(up) else n
+    return end if end-w.start >= max(min_pts, (n-w.start)//4) else n # a curve that only rises: all of it
+
+# %% ../nbs/06_plot.ipynb #27255617
+def _wild(r, z):
+    "Which losses `r` are wild: far from their zero-lag smoothing `z`, for the noise and for the curve's fall"
+    d = r-z
+    s = 1.4826*np.median(np.abs(d-np.median(d)))
+    return np.abs(d) > max(8*s, 0.25*np.ptp(z))
+
+def _robust(r, z):
+    "Range of the raw losses `r` without the wild ones, if that holds at least 95.5% of them"
+    ok = np.isfinite(r)
+    r,z = r[ok],z[ok]
+    if not len(r): return None
+    srt,n = np.sort(r),len(r)
+    lo,hi = srt[int(0.01*n)],srt[n-1-int(0.035*n)]
+    keep = r[~_wild(r, z)]
+    return (min(lo, keep.min()),max(hi, keep.max())) if len(keep) else (lo,hi)
+
+# %% ../nbs/06_plot.ipynb #9457c185
+def y_range(
+    crv:LRCurve, # The curve to show
+    raw:bool=True, # Show its raw losses (if it has them)
+    zerolag:bool=False, # Show its zero-lag smoothing
+)->tuple|None:
+    "Loss range that shows the part of `crv` the rules read up to the divergence: fastai's EMA, and most raw losses"
+    nf = _n_finite(crv.smooth)
+    if not nf: return None
+    try: w = crv.window
+    except CurveError: w = slice(0, nf)
+    a,b = w.start,min(_useful_end(crv, w), nf)
+    if b-a < 1: a,b = 0,nf
+    lo,hi = crv.smooth[a:b].min(),crv.smooth[a:b].max()
+    if raw or zerolag:
+        zz = crv.read('zerolag')[1][a:b]
+        if zerolag and len(zz): lo,hi = min(lo, zz.min()),max(hi, zz.max())
+        if raw and crv.losses is not None and len(zz):
+            rr = _robust(crv.losses[a:a+len(zz)], zz)
+            if rr: lo,hi = min(lo, rr[0]),max(hi, rr[1])
+    if hi-lo < 1e-9*max(1., abs(lo)): lo,hi = min(lo, crv.smooth[:nf].min()),max(hi, crv.smooth[:nf].max())
+    pad = 0.05*(hi-lo) if hi>lo else 0.05*abs(lo) or 0.1
+    return float(lo-pad),float(hi+pad)
 
 # %% ../nbs/06_plot.ipynb #dd820ebb
 def _renderer(fig):
@@ -84,10 +136,30 @@ def _layout_labels(ax, texts, pad_px=4):
         rows[i].append((x0,x1))
         t.set_y(0.98 - i*h/axb.height)
 
+# %% ../nbs/06_plot.ipynb #5a1558d4
+def _declutter(ax, notes, fixed):
+    "Move each of `notes` away from its anchor until it overlaps none of `fixed` and no note before it"
+    r = _renderer(ax.figure)
+    placed = [t.get_window_extent(r) for t in fixed]
+    for t in notes:
+        for _ in range(10):
+            bb = t.get_window_extent(r)
+            if not any(bb.overlaps(p) for p in placed): break
+            dx,dy = t.xyann
+            step = (bb.height+2)*72/ax.figure.dpi
+            t.xyann = (dx, dy-step if t.get_va()=='top' else dy+step)
+        placed.append(t.get_window_extent(r))
+
+def _frac(ax, pts):
+    "`pts` points as a fraction of the height of `ax`"
+    return pts*ax.figure.dpi/72/ax.get_window_extent(_renderer(ax.figure)).height
+
 # %% ../nbs/06_plot.ipynb #1786e1ab
 def _state(ax):
-    "What earlier calls drew on `ax`: run count, label texts, legend handles, ranges"
-    if not hasattr(ax, '_lrfind'): ax._lrfind = dict(runs=0, n_sugg=0, texts=[], handles=[], ylim=None, xlim=None, xlabels=[], ylabels=[])
+    "What earlier calls drew on `ax`: its runs, label texts, notes, bands, ranges"
+    if not hasattr(ax, '_lrfind'):
+        ax._lrfind = dict(runs=[], n_sugg=0, texts=[], notes=[], lanes=[], clamped=[], ys=[], shared={}, ylim=None,
+                          xlim=None, xlabels=[], ylabels=[])
     return ax._lrfind
 
 def _union(a, b): return b if a is None else (min(a[0],b[0]),max(a[1],b[1]))
@@ -106,54 +178,170 @@ def _common(labels, default):
     return labels[0] if len(set(labels))==1 else default
 
 # %% ../nbs/06_plot.ipynb #f6a6db79
-def _draw_src(ax, crv, s, y, lim, c, m, gid):
-    "The point `s` was derived from (hollow), an arrow to the returned value, and the rule's note beside it"
-    sy = s.src_loss if lim is None else min(s.src_loss, lim[1])
+def _note(ax, st, txt, xy, c, above, gid):
+    "A rule's note beside `xy`: above it or below it"
+    t = ax.annotate(txt, xy=xy, xytext=(0, 6 if above else -6), textcoords='offset points', ha='center',
+                    va='bottom' if above else 'top', fontsize=8, color=c, zorder=6, gid=gid,
+                    bbox=dict(boxstyle='round,pad=0.15', fc=plt.rcParams['axes.facecolor'], ec='none', alpha=0.85))
+    st['notes'].append(t)
+
+def _draw_src(ax, st, crv, s, y, c, m, gid):
+    "The point `s` was derived from (hollow, on the rule's curve), an arrow to the returned value, and the rule's note"
+    sy = _on(crv, s.reads, s.src_lr)
     ax.plot([s.src_lr], [sy], m, ms=10, mfc='none', mec=c, mew=1.5, zorder=5, gid=f'{gid}.src')
-    bg = plt.rcParams['axes.facecolor']
+    st['ys'].append(sy)
     if abs(math.log10(s.lr/s.src_lr)) < 0.1: return # too close for an arrow: the legend gives the note
     ax.annotate('', xy=(s.lr, y), xytext=(s.src_lr, sy), zorder=4, gid=f'{gid}.arrow',
                 arrowprops=dict(arrowstyle='-|>', color=c, lw=1.2, shrinkA=6, shrinkB=6))
     xm,ym = math.sqrt(s.lr*s.src_lr),(y+sy)/2
-    above = not crv.loss_at(xm) > ym # put the note on the side of the arrow away from the curve
-    ax.annotate(s.note, xy=(xm, ym), xytext=(4, 4 if above else -4), textcoords='offset points', ha='left',
-                va='bottom' if above else 'top', fontsize=8, color=c, gid=f'{gid}.note', zorder=6,
-                bbox=dict(boxstyle='round,pad=0.15', fc=bg, ec='none', alpha=0.8))
+    _note(ax, st, s.note, (xm, ym), c, not _on(crv, s.reads, xm) > ym, f'{gid}.note') # on the side away from the curve
+
+# %% ../nbs/06_plot.ipynb #f60c2677
+def _draw_span(ax, st, crv, s, c, gid):
+    "The interval `s` chose its point inside: a band along the rule's curve from edge to edge, and the note below it"
+    lo,hi = sorted(s.span)
+    xs,ys = crv.read(_drawn(crv, s.reads))
+    px = np.r_[lo, xs[(xs>lo) & (xs<hi)], hi]
+    py = np.interp(np.log(px), np.log(xs), ys) # as `LRCurve.loss_at` reads it
+    ax.plot(px, py, color=c, lw=7, alpha=0.28, solid_capstyle='butt', zorder=1.8, gid=f'{gid}.span')
+    ax.plot([lo,hi], [py[0],py[-1]], '|', color=c, ms=14, mew=2, zorder=4, gid=f'{gid}.edges')
+    st['ys'] += [py.min(), py.max()]
+    if s.note: _note(ax, st, s.note, (math.sqrt(lo*hi), py.min()), c, False, f'{gid}.note')
+
+def _src_shown(s):
+    "Whether `s` has a source point of its own to draw: not one of the ends of its span, which the band shows"
+    return s.derived and not (s.span and min(abs(math.log10(s.src_lr/e)) for e in s.span) < 1e-3)
+
+def _draw_interval(ax, st, s, c, gid):
+    "Where `s` would land on another run: a light band in its colour along the bottom of the axes, a tick at `s.lr`"
+    lo,hi = sorted(s.interval)
+    xt = ax.get_xaxis_transform()
+    rect = Rectangle((lo, 0), hi-lo, 0.02, transform=xt, fc=c, ec=c, alpha=0.35, lw=0.6, zorder=1.5, gid=f'{gid}.interval')
+    ax.add_patch(rect)
+    tick, = ax.plot([s.lr], [0.01], '|', color=c, ms=7, mew=1.6, transform=xt, zorder=1.6, gid=f'{gid}.interval_lr')
+    st['lanes'].append((rect, tick))
+    st['shared'].setdefault('interval', Patch(fc='#999999', alpha=0.35, label='band at the bottom: where the rule would land on another run'))
+
+# %% ../nbs/06_plot.ipynb #cdd7b5af
+def _header(label): return Line2D([], [], alpha=0, label=label)
+
+def _legend_cols(st):
+    "The legend's columns, in layouts from widest to narrowest: each run's entries together, under its name if it has one"
+    runs,shared = st['runs'],list(st['shared'].values())
+    if len(runs)==1 and runs[0]['label'] is None:
+        r = runs[0]
+        return [[r['curves']+shared, r['suggs']], [r['curves']+shared+r['suggs']]]
+    groups = [[_header(r['label'] or f'run {i+1}')] + r['curves'] + r['suggs'] for i,r in enumerate(runs)]
+    return [groups+[shared], groups[:-1]+[groups[-1]+shared], [sum(groups, [])+shared]]
+
+def _fit_below(fig, leg, margin=6):
+    "Make `fig` taller, its axes the same size, so that `leg` below them fits inside"
+    need = margin-leg.get_window_extent(_renderer(fig)).y0
+    if need <= 0: return
+    w,h = fig.get_size_inches()
+    H = h*fig.dpi
+    pos = [a.get_position() for a in fig.axes]
+    fig.set_size_inches(w, h+need/fig.dpi)
+    for a,p in zip(fig.axes, pos): a.set_position([p.x0, (p.y0*H+need)/(H+need), p.width, p.height*H/(H+need)])
+
+def _legend(ax, st):
+    "One legend for every run on `ax`, below the axes if the figure has no other"
+    if ax.get_legend() is not None: ax.get_legend().remove()
+    fig = ax.figure
+    r,layouts = _renderer(fig),_legend_cols(st)
+    for k,cols in enumerate(layouts):
+        cols = [c for c in cols if c]
+        if len(fig.axes)>1: # other axes around: keep the legend inside its axes, in one column
+            hs = [h for c in cols for h in c]
+            leg = ax.legend(handles=hs, loc='best', fontsize=8, framealpha=0.9)
+            break
+        n = max(map(len, cols))
+        hs = [h for c in cols for h in c+[Line2D([], [], alpha=0, label='')]*(n-len(c))]
+        tb,axb = ax.get_tightbbox(r),ax.get_window_extent(r)
+        leg = ax.legend(handles=hs, loc='upper center', bbox_to_anchor=(0.5, (tb.y0-axb.y0-4)/axb.height), ncol=len(cols),
+                        fontsize=8, frameon=False, columnspacing=2.5, handlelength=2.4)
+        if leg.get_window_extent(r).width <= fig.bbox.width-8 or k==len(layouts)-1: break
+        leg.remove()
+    if len(fig.axes)==1: _fit_below(fig, leg)
+    for t,h in zip(leg.get_texts(), hs):
+        if h.get_alpha()==0 and h.get_label(): t.set_fontweight('bold') # a run's name
+    return leg
+
+# %% ../nbs/06_plot.ipynb #4eeb9120
+def _finish(ax, legend=True):
+    "Limits, legend, label rows, bands and notes of everything drawn on `ax` so far"
+    st,fig = ax._lrfind,ax.figure
+    if st['xlim']: ax.set_xlim(*st['xlim'])
+    ax.set_xlabel(_common(st['xlabels'], 'learning rate'))
+    ax.set_ylabel(_common(st['ylabels'], 'loss'))
+    if legend: _legend(ax, st)
+    r = _renderer(fig)
+    _layout_labels(ax, st['texts'])
+    axb = ax.get_window_extent(r)
+    f_top = 1-min([(t.get_window_extent(r).y0-axb.y0)/axb.height for t in st['texts']], default=1.)+_frac(ax, 3)
+    n = len(st['lanes'])
+    for i,(rect,tick) in enumerate(st['lanes']): # one row per rule, the first on top
+        y0,h = _frac(ax, 3+7*(n-1-i)),_frac(ax, 5)
+        rect.set_y(y0); rect.set_height(h)
+        tick.set_ydata([y0+h/2])
+    lim = st['ylim']
+    if lim is None: return
+    H = lim[1]-lim[0]
+    ys = [y for y in st['ys'] if math.isfinite(y) and lim[0]-H/2 <= y <= lim[1]+H/2] # marks far off: clamped below
+    lo,hi = min([lim[0], *ys]),max([lim[1], *ys])
+    floor = _frac(ax, 5+7*n) if n else _frac(ax, 3)
+    f_bot = floor if n else 0.
+    for _ in range(4): # room above the curves for the labels, below them for the bands and the notes
+        H = (hi-lo)/max(1-f_top-f_bot, 0.3)
+        ax.set_ylim(lo-f_bot*H, hi+f_top*H)
+        low = min([t.get_window_extent(r).y0 for t in st['notes']], default=np.inf)
+        need = axb.y0+floor*axb.height-low
+        if need <= 0.5: break
+        f_bot += need/axb.height
+    y0,_ = ax.get_ylim()
+    for a,y in st['clamped']: a.set_ydata([min(max(y, y0), hi)])
+    _declutter(ax, st['notes'], st['texts'])
 
 # %% ../nbs/06_plot.ipynb #29de66ea
 def plot_lr(
     crv:LRCurve, # The curve of an `lr_find` run
-    suggs=(), # `Suggestion`s to mark, at the learning rates they return
+    suggs=(), # `Suggestion`s to mark, on the curve each reads, at the learning rates they return
     ax=None, # Axes to draw into; a new figure if None
     *,
     label:str|None=None, # Name of this run, to overlay several runs on one axes
-    show_raw:bool|None=None, # Draw the raw per-step losses faintly behind the smoothed curve (default: unless `label`)
+    show_raw:bool|None=None, # Draw the raw per-step losses faintly (default: unless `label`; always if a rule reads them)
     show_skip:bool=True, # Shade the parts of the curve the suggesters did not read
-    figsize=(8,5), # Size of a new figure
+    figsize=(8,5), # Size of a new figure, without its legend, which goes below
     legend:bool=True, # Draw a legend
 ):
-    "Draw `crv`, and each of `suggs` at exactly the learning rate it returns; returns the `Figure`"
+    "Draw `crv` and every curve a suggestion reads, each of `suggs` on its curve at exactly the learning rate returned; returns the `Figure`"
     if ax is None: fig,ax = plt.subplots(figsize=figsize)
-    if show_raw is None: show_raw = label is None
-    fig,st = ax.figure,_state(ax)
-    run,pre,gid = st['runs'],f'{label}: ' if label else '',f"lrfind.{label or st['runs']}"
-    st['runs'] += 1
-    col,ls = _curve_styles[run%len(_curve_styles)]
+    fig,st,suggs = ax.figure,_state(ax),list(suggs)
+    k = len(st['runs'])
+    run = dict(label=label, curves=[], suggs=[])
+    st['runs'].append(run)
+    pre,gid = f'{label}: ' if label else '',f"lrfind.{label or k}"
+    col,ls,zls = _run_styles[k%len(_run_styles)]
     col,bg = col or plt.rcParams['axes.labelcolor'],plt.rcParams['axes.facecolor']
     lr_axis(ax)
+    reads = {_drawn(crv, s.reads) for s in suggs}
+    raw = crv.losses is not None and ('raw' in reads or (label is None if show_raw is None else show_raw))
     nf = _n_finite(crv.smooth)
-    yr = y_range(crv, raw=show_raw)
+    yr = y_range(crv, raw=raw, zerolag='zerolag' in reads)
     if yr is not None: st['ylim'] = _union(st['ylim'], yr)
-    lim = st['ylim']
-    lrs = [*crv.lrs[:max(nf,1)]] + [s.lr for s in suggs] + [s.src_lr for s in suggs if s.derived]
-    if len(lrs): st['xlim'] = _union(st['xlim'], (min(lrs)/1.25, max(lrs)*1.25))
-    # The curve, and the raw losses behind it
-    if show_raw and crv.losses is not None:
-        ax.plot(crv.lrs, crv.losses, color=col, lw=0.7, alpha=0.25, zorder=1, gid=f'{gid}.raw')
-        st['handles'].append(Line2D([], [], color=col, lw=0.7, alpha=0.35, label=f'{pre}raw loss per step'))
-    cl, = ax.plot(crv.lrs, crv.smooth, color=col, ls=ls, lw=1.8, zorder=2, gid=f'{gid}.curve',
-                  label=f'{pre}smoothed loss' if label is None else label)
-    st['handles'].append(cl)
+    xs = [*crv.lrs[:max(nf,1)], *(s.lr for s in suggs), *(s.src_lr for s in suggs if s.derived),
+          *(e for s in suggs for e in (s.span or ())), *(e for s in suggs for e in (s.interval or ()))]
+    if len(xs): st['xlim'] = _union(st['xlim'], (min(xs)/1.25, max(xs)*1.25))
+    # The curves: the raw losses, fastai's EMA, and the zero-lag smoothing if a rule reads it
+    if raw:
+        ax.plot(crv.lrs, crv.losses, color=col, lw=0.7, alpha=0.3, zorder=1, gid=f'{gid}.raw')
+        run['curves'].append(Line2D([], [], color=col, lw=0.7, alpha=0.4, label=curve_labels['raw']))
+    cl, = ax.plot(crv.lrs, crv.smooth, color=col, ls=ls, lw=1.8, zorder=2, gid=f'{gid}.curve', label=curve_labels['smooth'])
+    run['curves'].append(cl)
+    if 'zerolag' in reads:
+        zl, = ax.plot(*crv.read('zerolag'), color=col, ls=zls, lw=1.4, zorder=2, gid=f'{gid}.zerolag',
+                      label=curve_labels['zerolag'])
+        run['curves'].append(zl)
     # The parts the suggesters did not read
     try: w = crv.window
     except CurveError: w = None
@@ -162,53 +350,90 @@ def plot_lr(
         for nm,a,b in spans:
             if b<=a: continue
             ax.axvspan(a, b, color='#999999', alpha=0.13, lw=0, zorder=0, gid=f'{gid}.{nm}')
-        if not any(getattr(h, 'get_label', lambda: '')()=='not read by the suggesters' for h in st['handles']):
-            st['handles'].append(Patch(color='#999999', alpha=0.25, label='not read by the suggesters'))
-    # Where the run stopped, if it diverged
+        st['shared'].setdefault('skip', Patch(color='#999999', alpha=0.25, label='not read by the suggesters'))
+    # Where the run stopped, if it diverged: on the curve, or at the top of the curves' range
     if crv.stop in ('diverged','nonfinite') and nf:
         i = nf-1
-        y = crv.smooth[i] if lim is None else min(crv.smooth[i], lim[1])
         why = 'loss diverged' if crv.stop=='diverged' else 'loss not finite'
-        h, = ax.plot([crv.lrs[i]], [y], 'X', color=col, ms=8, zorder=4, gid=f'{gid}.stop', clip_on=False,
-                     label=f'{pre}stopped: {why} at {fmt_lr(crv.lrs[i])}')
-        st['handles'].append(h)
-    # Every suggestion, at the value returned
+        h, = ax.plot([crv.lrs[i]], [crv.smooth[i]], 'X', color=col, ms=8, zorder=4, gid=f'{gid}.stop', clip_on=False,
+                     label=f'stopped: {why} at {fmt_lr(crv.lrs[i])}')
+        run['curves'].append(h)
+        st['clamped'].append((h, crv.smooth[i]))
+    # Every suggestion, on the curve its rule reads, at the value returned
     for s in suggs:
-        k = st['n_sugg']
+        j = st['n_sugg']
         st['n_sugg'] += 1
-        c,m = okabe_ito[k%len(okabe_ito)],_markers[k%len(_markers)]
+        c,m = okabe_ito[j%len(okabe_ito)],_markers[j%len(_markers)]
         sg = f'{gid}.{s.name}'
-        y = s.loss if lim is None else min(s.loss, lim[1])
+        y = _on(crv, s.reads, s.lr)
+        if not math.isfinite(y): y = s.loss
+        st['ys'].append(y)
         txt = f'{pre}{s.name} {fmt_lr(s.lr)}'
         ax.axvline(s.lr, color=c, ls='--', lw=1, zorder=3, gid=f'{sg}.vline')
         mk, = ax.plot([s.lr], [y], m, color=c, ms=8, mec=bg, mew=0.8, zorder=5, gid=f'{sg}.marker',
-                      label=txt + (f' ({s.note})' if s.derived else ''))
-        st['handles'].append(mk)
+                      label=f'{s.name} {fmt_lr(s.lr)}' + (f' ({s.note})' if s.note else ''))
+        run['suggs'].append(mk)
         t = ax.text(s.lr, 0.98, txt, color=c, fontsize=8.5, ha='left', va='top', zorder=6, gid=f'{sg}.label',
                     transform=transforms.offset_copy(ax.get_xaxis_transform(), fig=fig, x=3, units='points'),
                     bbox=dict(boxstyle='round,pad=0.2', fc=bg, ec=c, lw=0.6, alpha=0.9))
         st['texts'].append(t)
-        if s.derived: _draw_src(ax, crv, s, y, lim, c, m, sg)
-    if st['xlim']: ax.set_xlim(*st['xlim'])
-    if lim: ax.set_ylim(*lim)
+        if s.span: _draw_span(ax, st, crv, s, c, sg)
+        if _src_shown(s): _draw_src(ax, st, crv, s, y, c, m, sg)
+        if s.interval: _draw_interval(ax, st, s, c, sg)
     st['xlabels'].append(_xlabel(crv)); st['ylabels'].append(_ylabel(crv))
-    ax.set_xlabel(_common(st['xlabels'], 'learning rate'))
-    ax.set_ylabel(_common(st['ylabels'], 'loss'))
-    if legend: ax.legend(handles=st['handles'], loc='lower left', fontsize=8, framealpha=0.9)
-    _layout_labels(ax, st['texts'])
+    _finish(ax, legend)
+    _show_once(fig)
     return fig
+
+# %% ../nbs/06_plot.ipynb #9df0272f
+def _inline():
+    "matplotlib-inline's backend module, if it is the backend pyplot uses"
+    bi = sys.modules.get('matplotlib_inline.backend_inline')
+    if bi is None: return None
+    try: b = matplotlib.get_backend(auto_select=False)
+    except TypeError: b = matplotlib.rcParams._get('backend') # matplotlib < 3.10
+    return bi if str(b).lower() in ('inline', 'module://matplotlib_inline.backend_inline') else None
+
+class _ShowOnce:
+    "A figure's `_ipython_display_`: show it as IPython does, then let the inline backend go of it, so it shows once"
+    def __init__(self, fig): self.fig = fig
+    def __call__(self):
+        from IPython.display import display
+        fig,bi = self.fig,_inline()
+        md = getattr(bi, '_fetch_figure_metadata', lambda f: None)(fig)
+        del fig._ipython_display_ # IPython's own display of a figure, as the inline backend asks for it
+        try: display(fig, metadata=md)
+        finally: fig._ipython_display_ = self
+        if bi is None: return
+        from matplotlib_inline.config import InlineBackend
+        if InlineBackend.instance().close_figures: plt.close(fig) # what the end of the cell would do
+        elif fig in getattr(bi.show, '_to_draw', []): bi.show._to_draw.remove(fig)
+
+def _show_once(fig):
+    "Make `fig` show once in a notebook, however it is displayed"
+    if not isinstance(fig.__dict__.get('_ipython_display_'), _ShowOnce): fig._ipython_display_ = _ShowOnce(fig)
 
 # %% ../nbs/06_plot.ipynb #bc2ea53c
 fastai_plot_lr_find = getattr(Recorder, '_fastai_plot_lr_find', Recorder.plot_lr_find)
 Recorder._fastai_plot_lr_find = fastai_plot_lr_find
 
 # %% ../nbs/06_plot.ipynb #a1dbfdf9
-def _recorder_curve(rec):
-    "The curve of the last `lr_find`: ours if it ran, else rebuilt from the recorder's `lrs` and `losses`"
-    crv = getattr(rec, 'lr_curve', None)
-    if crv is not None: return crv
+def _same_run(rec, crv)->bool:
+    "Whether the recorder's `lrs` and `losses` still hold the run `crv` was recorded from"
+    lrs,ls = list(getattr(rec, 'lrs', None) or []),list(getattr(rec, 'losses', None) or [])
+    if len(lrs)!=len(crv) or len(ls)!=len(crv): return False
+    return (np.array_equal(np.asarray(lrs, dtype=np.float64), crv.lrs) and
+            np.array_equal(np.array([float(o) for o in ls], dtype=np.float32), crv.smooth.astype(np.float32), equal_nan=True))
+
+def _recorder_run(rec)->tuple:
+    "The curve and suggestions of the recorder's last run: `lr_find`'s own while `rec.lrs` holds them, else rebuilt"
     if not getattr(rec, 'lrs', None): raise ValueError("The recorder holds no lr_find run: call learn.lr_find() first.")
-    return LRCurve(rec.lrs, smooth=[float(o) for o in rec.losses], skip_end=0, skip_start=0)
+    crv = getattr(rec, 'lr_curve', None)
+    if crv is not None and _same_run(rec, crv):
+        res = getattr(rec, 'lr_result', None)
+        return crv,(list(res.suggestions.values()) if res is not None else [])
+    # A later run replaced them (fastai's own `LRFinder`, or a `fit`): draw what the recorder holds, as fastai does
+    return LRCurve(rec.lrs, smooth=[float(o) for o in rec.losses], skip_end=0, skip_start=0),[]
 
 # %% ../nbs/06_plot.ipynb #ccb78868
 @patch
@@ -216,15 +441,19 @@ def plot_lr_find(self:Recorder,
     skip_end=5, # Kept for fastai's callers; the overlay shades the unread points instead of cutting them
     return_fig=True, # Return the figure
     suggestions=None, # fastai's form: a list of `(lr, loss)` points to mark (default: the last run's suggestions)
-    nms=None, # Names of `suggestions`
+    nms=None, # Names of `suggestions`, one each
     **kwargs, # Passed to `plot_lr`
 ):
-    "Draw the overlay of the last `lr_find` run, as `res.plot()` does"
-    crv = _recorder_curve(self)
-    if suggestions is None:
-        res = getattr(self, 'lr_result', None)
-        suggs = list(res.suggestions.values()) if res is not None else []
-    else: suggs = [Suggestion(float(x), name=n, loss=crv.loss_at(float(x))) for (x,_),n in zip(suggestions, nms or [])]
+    "Draw the overlay of the recorder's last run, as `res.plot()` does"
+    crv,suggs = _recorder_run(self)
+    if suggestions:
+        if nms is None: raise TypeError("plot_lr_find(suggestions=...) needs nms, one name per point, as fastai's does: "
+                                        "suggestions=[(lr, loss), ...], nms=['name', ...]")
+        suggestions,nms = list(suggestions),list(nms)
+        if len(nms)!=len(suggestions):
+            raise ValueError(f"plot_lr_find got {len(suggestions)} suggestions and {len(nms)} names in nms: one name per point")
+        suggs = [Suggestion(float(x), name=str(n), loss=crv.loss_at(float(x))) for (x,_),n in zip(suggestions, nms)]
+    elif suggestions is not None: suggs = []
     fig = plot_lr(crv, suggs, **kwargs)
     if return_fig: return fig
 

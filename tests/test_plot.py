@@ -1,14 +1,17 @@
-"The overlay plot: read the figure's own artists and check each mark sits at exactly the value lr_find returned."
-import io,math
+"The overlay plot: read the figure's own artists and check each mark sits on its rule's curve at exactly the value lr_find returned."
+import io,math,pickle
+from dataclasses import replace
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from matplotlib.collections import PolyCollection
-from matplotlib.patches import Polygon,Rectangle
+from matplotlib.colors import to_rgb
+from matplotlib.patches import Rectangle
 from lrfind_ext.curve import LRCurve,synth_curve
 from lrfind_ext.suggest import Suggestion,suggest_lrs,suggesters
-from lrfind_ext.plot import plot_lr,fmt_lr,y_range,_renderer
+from lrfind_ext.result import lr_result
+from lrfind_ext.finder import default_suggest,fastai_lr_find
+from lrfind_ext.plot import plot_lr,fmt_lr,y_range,curve_labels,_renderer,_gids
 from lrfind_ext.examples import digits_learner
 import lrfind_ext
 
@@ -26,6 +29,24 @@ def digits_res():
     learn = digits_learner()
     with learn.no_bar(): return learn.lr_find(suggest_funcs='all', show_plot=False)
 
+@pytest.fixture(scope='module')
+def default_res(digits_res):
+    "The same run with lr_find's default rules (basin, valley)"
+    crv = digits_res.curve
+    return lr_result(crv, suggest_lrs(crv, default_suggest))
+
+@pytest.fixture(scope='module')
+def diverged():
+    "The digits model at batch size 16: noisy, and diverges before the end of the schedule"
+    learn = digits_learner(bs=16)
+    with learn.no_bar(): return learn.lr_find(suggest_funcs='all', show_plot=False)
+
+def _line_y(line, x):
+    "The y of a drawn line at `x`, as the eye reads it on a log-x axis: linear in log x between its points"
+    xs,ys = np.asarray(line.get_xdata(), float),np.asarray(line.get_ydata(), float)
+    ok = np.isfinite(ys)
+    return float(np.interp(np.log(x), np.log(xs[ok]), ys[ok]))
+
 def _check_marks(fig, suggs, prefix='lrfind.0'):
     art = _arts(fig, prefix)
     for s in suggs:
@@ -34,10 +55,13 @@ def _check_marks(fig, suggs, prefix='lrfind.0'):
         assert vl.get_xdata()[0] == s.lr and vl.get_xdata()[1] == s.lr
         assert fmt_lr(s.lr) in lb.get_text() and s.name in lb.get_text()
         assert lb.get_position()[0] == s.lr
-        assert mk.get_label().startswith(lb.get_text()) # the legend repeats name and value
-        if s.derived:
+        assert mk.get_label().startswith(f'{s.name} {fmt_lr(s.lr)}') # the legend repeats name and value
+        line = art[f'{prefix}.{_gids[s.reads]}']     # the rule's own curve, drawn
+        assert mk.get_ydata()[0] == pytest.approx(_line_y(line, s.lr), abs=1e-9), s.name
+        if s.derived and not s.span:
             src = art[f'{prefix}.{s.name}.src']
             assert src.get_xdata()[0] == s.src_lr and src.get_ydata()[0] == pytest.approx(s.src_loss)
+            assert src.get_ydata()[0] == pytest.approx(_line_y(line, s.src_lr), abs=1e-9) # on the rule's curve too
             assert src.get_markerfacecolor() == 'none' # hollow
 
 def test_marks_at_returned_values_real_run(digits_res):
@@ -61,14 +85,96 @@ def test_minimum_shows_source_and_returned_value_a_decade_apart(digits_res):
     assert arrow.xy[0] == s.lr and arrow.xyann[0] == s.src_lr # from the minimum to the returned value
     assert art['lrfind.0.minimum.note'].get_text() == 'minimum / 10'
 
-def test_marker_on_the_curve(digits_res):
+def test_each_marker_on_its_rules_curve(digits_res):
+    "fastai's four sit on fastai's EMA, basin on the zero-lag smoothing, each at its returned lr, all in view"
     fig = digits_res.plot()
     art = _arts(fig)
     crv = digits_res.curve
     lo,hi = fig.axes[0].get_ylim()
     for s in digits_res.suggestions.values():
+        want = 'zerolag' if s.name=='basin' else 'smooth'
+        assert s.reads == want
         y = art[f'lrfind.0.{s.name}.marker'].get_ydata()[0]
-        assert y == pytest.approx(min(crv.loss_at(s.lr), hi))
+        assert y == pytest.approx(crv.loss_at(s.lr, reads=want), abs=1e-9) == pytest.approx(s.loss)
+        assert y == pytest.approx(_line_y(art[f'lrfind.0.{_gids[want]}'], s.lr), abs=1e-9)
+        assert lo < y < hi, s.name
+
+def test_default_rules_draw_the_zerolag_curve(default_res):
+    "With lr_find's default (basin, valley): three curves drawn and labelled for what they are, basin on the zero-lag one"
+    fig = default_res.plot()
+    art = _arts(fig)
+    crv = default_res.curve
+    zl = art['lrfind.0.zerolag']
+    assert np.array_equal(zl.get_xdata(), crv.read('zerolag')[0]) and np.array_equal(zl.get_ydata(), crv.read('zerolag')[1])
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    for k in 'smooth','zerolag','raw': assert curve_labels[k] in legend
+    assert "smoothed loss (fastai's EMA)" in legend and 'zero-lag smoothing' in legend and 'raw loss per step' in legend
+    b = default_res.suggestions['basin']
+    assert art['lrfind.0.basin.marker'].get_ydata()[0] == pytest.approx(_line_y(zl, b.lr), abs=1e-9)
+    _check_marks(fig, list(default_res.suggestions.values()))
+
+def test_no_zerolag_curve_unless_read(digits_res):
+    crv = digits_res.curve
+    art = _arts(plot_lr(crv, suggest_lrs(crv, ('valley','minimum'))))
+    assert 'lrfind.0.zerolag' not in art and 'lrfind.0.curve' in art and 'lrfind.0.raw' in art
+
+def test_registered_rules_drawn_on_what_they_read():
+    "A user's rule says what it reads when it registers; a fastai-style rule reads fastai's EMA"
+    crv = synth_curve(noise=0.03)
+    @suggesters.register('raw_min', reads='raw')
+    def raw_min(c):
+        "The raw loss minimum"
+        lrs,ys = c.read('raw')
+        w = c.window
+        return Suggestion(float(lrs[w][np.argmin(ys[w])]))
+    def fa_third(lrs, losses, num_it): # fastai's form
+        i = int(np.argmin(losses.numpy()))
+        return float(lrs[i])/3, (float(lrs[i]), float(losses[i]))
+    try:
+        suggs = suggest_lrs(crv, ('raw_min', fa_third))
+        assert [s.reads for s in suggs] == ['raw', 'smooth']
+        fig = plot_lr(crv, suggs, label='mine') # an overlay's run: raw losses hidden, unless a rule reads them
+        art = _arts(fig, 'lrfind.mine')
+        assert 'lrfind.mine.raw' in art
+        _check_marks(fig, suggs, 'lrfind.mine')
+    finally: suggesters.remove('raw_min')
+
+def _read_part(crv):
+    """The raw losses the rules read, up to the divergence: the read window, cut where the zero-lag curve, past its
+    minimum, climbs back above its value at the start of the window"""
+    w = crv.window
+    zz = crv.read('zerolag')[1][w.start:w.stop]
+    i = int(np.argmin(zz))
+    up = np.flatnonzero(zz[i:] > zz[0])
+    return crv.losses[w.start:w.start+i+(int(up[0]) if len(up) else len(zz)-i)]
+
+def _check_raw_in_view(res):
+    fig = res.plot()
+    lo,hi = fig.axes[0].get_ylim()
+    crv = res.curve
+    r = _read_part(crv)
+    assert len(r) > 0.6*len(crv.losses[crv.window])
+    inside = ((r >= lo) & (r <= hi)).mean()
+    assert inside >= 0.95, f'{inside:.0%} of the raw losses the rules read are in view'
+    assert crv.losses[crv.window].max() > hi # the divergence spike still leaves the plot
+    return fig
+
+def test_raw_losses_of_the_read_window_in_view(digits_res, default_res, diverged):
+    "At least 95% of the raw losses the rules read (up to the divergence) lie inside the axes; the spike doesn't set the range"
+    for res in digits_res, default_res, diverged: _check_raw_in_view(res)
+    fig = digits_res.plot()
+    lo,hi = fig.axes[0].get_ylim()
+    crv = digits_res.curve
+    assert lo < crv.losses[crv.window][crv.lrs[crv.window] > 1e-2].min() # where the run matters most
+
+def test_few_wild_points_dont_squash_the_plot():
+    "Two raw losses fifty times the rest: the range stays where it was"
+    crv = synth_curve(noise=0.03)
+    spiky = crv.losses.copy()
+    spiky[[40,55]] = 50.
+    wild = LRCurve(crv.lrs, spiky, smooth=crv.smooth, stop=crv.stop)
+    assert y_range(wild) == pytest.approx(y_range(crv))
+    assert plot_lr(wild).axes[0].get_ylim()[1] < 5
 
 def _spans(fig, prefix='lrfind.0'):
     res = {}
@@ -99,11 +205,89 @@ def test_divergence_marked_and_y_range_ignores_spike():
     assert crv.stop == 'diverged'
     fig = plot_lr(crv, suggest_lrs(crv, 'valley'))
     art = _arts(fig)
-    assert art['lrfind.0.stop'].get_xdata()[0] == crv.lrs[-1]
+    stop = art['lrfind.0.stop']
     lo,hi = fig.axes[0].get_ylim()
+    assert stop.get_xdata()[0] == crv.lrs[-1] and lo <= stop.get_ydata()[0] <= hi # in view
     assert hi < crv.smooth.max() # the spike goes out of view...
     assert lo < crv.smooth.min() < hi and crv.smooth[crv.window.start] < hi # ...the useful part is in it
-    assert (hi-lo) < 0.6*(crv.smooth.max()-crv.smooth.min())
+    r = crv.losses[crv.window]
+    assert y_range(crv)[1] < r.max()
+
+def test_basin_draws_its_basin(default_res):
+    "basin's basin: a band along the zero-lag curve from edge to edge, the marker inside, a note a user can read"
+    s = default_res.suggestions['basin']
+    assert not s.derived and s.span is not None
+    lo,hi = s.span
+    assert lo < s.lr < hi
+    assert s.note == f'a third into the basin {lo:.1e}–{hi:.1e}'
+    fig = default_res.plot()
+    art = _arts(fig)
+    band,zl = art['lrfind.0.basin.span'],art['lrfind.0.zerolag']
+    xs,ys = band.get_xdata(),band.get_ydata()
+    assert (xs[0],xs[-1]) == (lo,hi) and np.all(np.diff(xs) > 0)
+    assert np.allclose(ys, [_line_y(zl, x) for x in xs], atol=1e-9) # along its curve
+    assert to_rgb(band.get_color()) == to_rgb(art['lrfind.0.basin.marker'].get_color())
+    assert art['lrfind.0.basin.note'].get_text() == s.note
+    assert not any(k in art for k in ('lrfind.0.basin.src', 'lrfind.0.basin.arrow')) # no point of its own to draw
+
+def test_span_rules_of_any_kind():
+    "A registered rule with a span gets a band; one derived from a point inside its span also keeps its source point"
+    crv = synth_curve(noise=0.03)
+    def lrs_at(c, a, b):
+        lrs = c.read('smooth')[0][c.window]
+        return float(lrs[a]),float(lrs[b])
+    @suggesters.register('mid_span')
+    def mid_span(c):
+        "Half-way into a span of the smoothed loss"
+        lo,hi = lrs_at(c, 20, 60)
+        return Suggestion(math.sqrt(lo*hi), note='half-way', span=(lo, hi))
+    @suggesters.register('from_mid', reads='zerolag')
+    def from_mid(c):
+        "A tenth of a point inside a span"
+        lo,hi = lrs_at(c, 20, 60)
+        x = float(c.read('smooth')[0][c.window][40])
+        return Suggestion(x/10, src_lr=x, note='point / 10', span=(lo, hi))
+    try: suggs = suggest_lrs(crv, ('mid_span', 'from_mid'))
+    finally: suggesters.remove('mid_span'); suggesters.remove('from_mid')
+    fig = plot_lr(crv, suggs)
+    art = _arts(fig)
+    for s,g in zip(suggs, ('curve', 'zerolag')):
+        band = art[f'lrfind.0.{s.name}.span']
+        assert (band.get_xdata()[0],band.get_xdata()[-1]) == s.span
+        assert np.allclose(band.get_ydata(), [_line_y(art[f'lrfind.0.{g}'], x) for x in band.get_xdata()], atol=1e-9)
+    assert 'lrfind.0.mid_span.src' not in art
+    src = art['lrfind.0.from_mid.src'] # its source is a point of its own: hollow, on its curve, with an arrow
+    assert src.get_ydata()[0] == pytest.approx(_line_y(art['lrfind.0.zerolag'], suggs[1].src_lr), abs=1e-9)
+    assert 'lrfind.0.from_mid.arrow' in art
+
+def _intervals(suggs):
+    return [replace(s, interval=(s.lr/10**0.3, s.lr*10**0.25)) for s in suggs]
+
+def test_interval_bands_readable_with_five_rules(digits_res):
+    "Each rule's interval: a light band in its colour along the bottom, one row each, all inside the axes"
+    suggs = _intervals(digits_res.suggestions.values())
+    assert len(suggs) == 5
+    fig = plot_lr(digits_res.curve, suggs)
+    ax,art = fig.axes[0],_arts(fig)
+    r = _renderer(fig)
+    axb = ax.get_window_extent(r)
+    boxes = []
+    for s in suggs:
+        band = art[f'lrfind.0.{s.name}.interval']
+        assert (band.get_x(), band.get_x()+band.get_width()) == pytest.approx(s.interval)
+        assert to_rgb(band.get_facecolor()) == to_rgb(art[f'lrfind.0.{s.name}.marker'].get_color())
+        assert band.get_alpha() < 0.5 # light
+        bb = band.get_window_extent(r)
+        assert axb.y0 <= bb.y0 and bb.y1 <= axb.y0 + 0.15*axb.height # along the bottom
+        assert art[f'lrfind.0.{s.name}.interval_lr'].get_xdata()[0] == s.lr
+        boxes.append(bb)
+    for i,a in enumerate(boxes):
+        for b in boxes[i+1:]: assert a.y1 <= b.y0 or b.y1 <= a.y0 # rows apart
+    lo,_ = ax.get_ylim()
+    y_bands = ax.transData.inverted().transform((0, max(b.y1 for b in boxes)))[1]
+    r_ = _read_part(digits_res.curve)
+    assert (r_ > y_bands).mean() >= 0.95 # the bands sit below the curves
+    assert any('another run' in t.get_text() for t in ax.get_legend().get_texts())
 
 def test_close_suggestions_labels_do_not_overlap():
     crv = synth_curve(noise=0.02)
@@ -139,14 +323,64 @@ def test_overlay_runs_labelled():
     _check_marks(fig, s2, 'lrfind.unfrozen')
     a1,a2 = _arts(fig, 'lrfind.frozen'),_arts(fig, 'lrfind.unfrozen')
     assert a1['lrfind.frozen.valley.label'].get_text().startswith('frozen: ')
-    assert a1['lrfind.frozen.curve'].get_linestyle() != a2['lrfind.unfrozen.curve'].get_linestyle()
+    l1,l2 = a1['lrfind.frozen.curve'],a2['lrfind.unfrozen.curve']
+    assert (to_rgb(l1.get_color()),l1.get_linestyle()) != (to_rgb(l2.get_color()),l2.get_linestyle())
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert 'frozen' in legend and 'unfrozen' in legend
+
+def _legend_groups(ax):
+    "The legend's entries, run by run: each run's name followed by its entries, as the legend lists them column by column"
+    leg = ax.get_legend()
+    texts,n = [t.get_text() for t in leg.get_texts()],leg._ncols
+    rows = math.ceil(len(texts)/n)
+    return [texts[i*rows:(i+1)*rows] for i in range(n)]
+
+def test_overlays_stay_readable(digits_res, diverged):
+    "Three runs on one axes: no two texts overlap, each run's legend entries stand together, each stop marker is in view"
+    crv = digits_res.curve
+    runs = {'adam': digits_res, 'bs16': diverged, 'again': lr_result(crv, suggest_lrs(crv, default_suggest))}
+    fig,ax = plt.subplots(figsize=(8,5))
+    for k,res in runs.items(): res.plot(ax=ax, label=k)
+    fig.canvas.draw()
+    r = _renderer(fig)
+    texts = [t for t in ax.texts if (t.get_gid() or '').endswith(('.label','.note'))]
+    assert sum(t.get_gid().endswith('.label') for t in texts) == 12
+    assert sum(t.get_gid().endswith('.note') for t in texts) == 5 # minimum's twice, basin's three times
+    bbs = [t.get_window_extent(r) for t in texts]
+    for i,a in enumerate(bbs):
+        for j in range(i+1, len(bbs)): assert not a.overlaps(bbs[j]), (texts[i].get_text(), texts[j].get_text())
+    for k,res in runs.items():
+        if res.curve.stop=='diverged':
+            stop = _arts(fig, f'lrfind.{k}')[f'lrfind.{k}.stop']
+            lo,hi = ax.get_ylim()
+            assert stop.get_visible() and lo <= stop.get_ydata()[0] <= hi and stop.get_xdata()[0] == res.curve.lrs[-1]
+    flat = [t for g in _legend_groups(ax) for t in g]
+    assert all(flat.count(k) == 1 for k in runs)
+    for k,res in runs.items(): # a run's entries come right after its name, before the next run's
+        i = flat.index(k)
+        nxt = min([flat.index(o) for o in runs if flat.index(o) > i], default=len(flat))
+        mine = flat[i+1:nxt]
+        for s in res.suggestions.values(): assert any(t.startswith(f'{s.name} {fmt_lr(s.lr)}') for t in mine), (k, s.name)
+        if res.curve.stop=='diverged': assert any(t.startswith('stopped: loss diverged') for t in mine)
+    assert fig.bbox.contains(*ax.get_legend().get_window_extent(r).p0) # the legend fits in the figure
+    assert fig.bbox.contains(*ax.get_legend().get_window_extent(r).p1)
+
+def test_legend_below_fits_in_the_figure(digits_res):
+    "The legend goes below the axes and the figure grows to hold it: a plain savefig shows all of it"
+    fig = digits_res.plot()
+    r = _renderer(fig)
+    ax = fig.axes[0]
+    lb,axb = ax.get_legend().get_window_extent(r),ax.get_window_extent(r)
+    assert lb.y1 < axb.y0 and fig.bbox.contains(lb.x0, lb.y0) and fig.bbox.contains(lb.x1, lb.y1)
+    assert fig.get_size_inches()[0] == 8 and fig.get_size_inches()[1] > 5
+    rc = plt.rcParams
+    assert axb.height == pytest.approx((rc['figure.subplot.top']-rc['figure.subplot.bottom'])*5*fig.dpi) # the axes' own size
 
 def test_result_plot_into_given_axes(digits_res):
     fig,(a,b) = plt.subplots(1, 2)
     assert digits_res.plot(ax=b) is fig
     assert not a.lines and b.lines
+    assert b.get_legend() is not None and tuple(fig.get_size_inches()) == tuple(plt.rcParams['figure.figsize'])
 
 def test_recorder_plot_lr_find_draws_same_overlay():
     learn = digits_learner()
@@ -160,11 +394,35 @@ def test_recorder_plot_lr_find_draws_same_overlay():
 
 def test_recorder_plot_after_fastai_lr_find():
     "A recorder filled by fastai's own lr_find still plots"
-    from lrfind_ext.finder import fastai_lr_find
     learn = digits_learner()
     with learn.no_bar(): fastai_lr_find(learn, show_plot=False)
     fig = learn.recorder.plot_lr_find()
     assert len(_arts(fig)['lrfind.0.curve'].get_xdata()) == len(learn.recorder.lrs)
+
+def test_recorder_plot_not_stale_after_a_later_fastai_run():
+    "Issue 11 (3): after lr_find, fastai's own LRFinder runs again; the plot draws the run recorder.lrs holds, not the old one"
+    learn = digits_learner()
+    with learn.no_bar():
+        res = learn.lr_find(show_plot=False)
+        fastai_lr_find(learn, num_it=40, show_plot=False)
+    rec = learn.recorder
+    assert len(rec.lrs) == 40 != len(res.curve)
+    fig = rec.plot_lr_find()
+    art = _arts(fig)
+    assert list(art['lrfind.0.curve'].get_xdata()) == list(rec.lrs)
+    assert np.allclose(art['lrfind.0.curve'].get_ydata(), [float(o) for o in rec.losses])
+    assert not any(k.endswith('.marker') for k in art) # the old run's suggestions belong to the old run
+    with learn.no_bar(): res2 = learn.lr_find(num_it=50, show_plot=False) # ours again: its own curve and rules
+    _check_marks(rec.plot_lr_find(), list(res2.suggestions.values()))
+
+def test_recorder_plot_suggestions_need_names():
+    "Issue 11 (11): fastai's suggestions without nms raise, as fastai does, instead of drawing no marker"
+    learn = digits_learner()
+    with learn.no_bar(): learn.lr_find(num_it=30, show_plot=False)
+    with pytest.raises(TypeError, match='nms'): learn.recorder.plot_lr_find(suggestions=[(1e-3, 1.)])
+    with pytest.raises(ValueError, match='one name per point'):
+        learn.recorder.plot_lr_find(suggestions=[(1e-3, 1.), (1e-2, 1.)], nms=['a'])
+    learn.recorder.plot_lr_find(suggestions=[], nms=None) # nothing to name: fine, as in fastai
 
 def test_show_plot_false_plots_nothing():
     before_backend = matplotlib.rcParams._get_backend_or_none()
@@ -187,6 +445,11 @@ def test_saves(digits_res, fmt):
     digits_res.plot().savefig(buf, format=fmt)
     assert buf.tell() > 1000
 
+def test_figure_pickles(default_res):
+    "The figure keeps working as a Figure: it pickles, and comes back with its axes and its marks"
+    fig = pickle.loads(pickle.dumps(default_res.plot()))
+    _check_marks(fig, list(default_res.suggestions.values()))
+
 @pytest.mark.parametrize('style', ['default', 'ggplot', 'dark_background', 'seaborn-v0_8-whitegrid', 'classic'])
 def test_styles(digits_res, style):
     with plt.style.context(style):
@@ -198,6 +461,9 @@ def test_curve_without_raw_or_window():
     crv = LRCurve(np.geomspace(1e-5, 1, 4), smooth=[2., 1.9, 1.8, 5.], num_it=100)
     fig = plot_lr(crv) # 4 points: a window, but fastai's skips don't apply
     assert 'lrfind.0.raw' not in _arts(fig)
+    s = Suggestion(1e-3, name='raw_rule', reads='raw') # reads raw losses the curve doesn't have: drawn on the EMA
+    art = _arts(plot_lr(crv, [s]))
+    assert art['lrfind.0.raw_rule.marker'].get_ydata()[0] == pytest.approx(crv.loss_at(1e-3))
     crv = LRCurve([1e-5, 1e-4], smooth=[np.nan, np.nan], stop='nonfinite')
     plot_lr(crv) # nothing usable: draws without raising
     assert y_range(crv) is None
