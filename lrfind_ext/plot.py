@@ -147,7 +147,7 @@ def _declutter(ax, notes, fixed):
             if not any(bb.overlaps(p) for p in placed): break
             dx,dy = t.xyann
             step = (bb.height+2)*72/ax.figure.dpi
-            t.xyann = (dx, dy-step if t.get_va()=='top' else dy+step)
+            t.xyann = (dx, dy+step if t._lrfind_up else dy-step)
         placed.append(t.get_window_extent(r))
 
 def _frac(ax, pts):
@@ -178,12 +178,14 @@ def _common(labels, default):
     return labels[0] if len(set(labels))==1 else default
 
 # %% ../nbs/06_plot.ipynb #f6a6db79
-def _note(ax, st, txt, xy, c, above, gid):
-    "A rule's note beside `xy`: above it or below it"
-    t = ax.annotate(txt, xy=xy, xytext=(0, 6 if above else -6), textcoords='offset points', ha='center',
-                    va='bottom' if above else 'top', fontsize=8, color=c, zorder=6, gid=gid,
+def _note(ax, st, txt, xy, c, up, gid):
+    "A rule's note beside `xy`, above it if `up` else below; `_finish` places it"
+    t = ax.annotate(txt, xy=xy, xytext=(0, 6 if up else -6), textcoords='offset points', ha='center',
+                    va='bottom' if up else 'top', fontsize=8, color=c, zorder=6, gid=gid,
                     bbox=dict(boxstyle='round,pad=0.15', fc=plt.rcParams['axes.facecolor'], ec='none', alpha=0.85))
+    t._lrfind_up = up
     st['notes'].append(t)
+    return t
 
 def _draw_src(ax, st, crv, s, y, c, m, gid):
     "The point `s` was derived from (hollow, on the rule's curve), an arrow to the returned value, and the rule's note"
@@ -194,7 +196,19 @@ def _draw_src(ax, st, crv, s, y, c, m, gid):
     ax.annotate('', xy=(s.lr, y), xytext=(s.src_lr, sy), zorder=4, gid=f'{gid}.arrow',
                 arrowprops=dict(arrowstyle='-|>', color=c, lw=1.2, shrinkA=6, shrinkB=6))
     xm,ym = math.sqrt(s.lr*s.src_lr),(y+sy)/2
-    _note(ax, st, s.note, (xm, ym), c, not _on(crv, s.reads, xm) > ym, f'{gid}.note') # on the side away from the curve
+    t = _note(ax, st, s.note, (xm, ym), c, not _on(crv, s.reads, xm) > ym, f'{gid}.note') # on the side away from the curve
+    t.set_va('center')
+    t._lrfind_arrow = ((s.src_lr, sy), (s.lr, y))
+
+def _beside_arrow(ax, t):
+    "Put note `t` beside the middle of its arrow, clear of it, on its side"
+    (a,b),k = t._lrfind_arrow,72/ax.figure.dpi
+    d = ax.transData.transform(b)-ax.transData.transform(a)
+    if not np.hypot(*d): return
+    n = np.array([-d[1], d[0]])/np.hypot(*d) # normal to the arrow
+    if (n[1] > 0) != t._lrfind_up: n = -n
+    bb = t.get_window_extent(_renderer(ax.figure))
+    t.xyann = tuple(n*(abs(n[0])*bb.width/2 + abs(n[1])*bb.height/2 + 3)*k)
 
 # %% ../nbs/06_plot.ipynb #f60c2677
 def _draw_span(ax, st, crv, s, c, gid):
@@ -289,7 +303,7 @@ def _finish(ax, legend=True):
     H = lim[1]-lim[0]
     ys = [y for y in st['ys'] if math.isfinite(y) and lim[0]-H/2 <= y <= lim[1]+H/2] # marks far off: clamped below
     lo,hi = min([lim[0], *ys]),max([lim[1], *ys])
-    floor = _frac(ax, 5+7*n) if n else _frac(ax, 3)
+    floor = _frac(ax, 5+7*n) if n else _frac(ax, 5)
     f_bot = floor if n else 0.
     for _ in range(4): # room above the curves for the labels, below them for the bands and the notes
         H = (hi-lo)/max(1-f_top-f_bot, 0.3)
@@ -300,6 +314,8 @@ def _finish(ax, legend=True):
         f_bot += need/axb.height
     y0,_ = ax.get_ylim()
     for a,y in st['clamped']: a.set_ydata([min(max(y, y0), hi)])
+    for t in st['notes']:
+        if hasattr(t, '_lrfind_arrow'): _beside_arrow(ax, t)
     _declutter(ax, st['notes'], st['texts'])
 
 # %% ../nbs/06_plot.ipynb #29de66ea

@@ -403,16 +403,16 @@ def test_recorder_plot_not_stale_after_a_later_fastai_run():
     "Issue 11 (3): after lr_find, fastai's own LRFinder runs again; the plot draws the run recorder.lrs holds, not the old one"
     learn = digits_learner()
     with learn.no_bar():
-        res = learn.lr_find(show_plot=False)
-        fastai_lr_find(learn, num_it=40, show_plot=False)
+        res = learn.lr_find(num_it=30, show_plot=False)
+        fastai_lr_find(learn, num_it=20, show_plot=False)
     rec = learn.recorder
-    assert len(rec.lrs) == 40 != len(res.curve)
+    assert len(rec.lrs) == 20 != len(res.curve)
     fig = rec.plot_lr_find()
     art = _arts(fig)
     assert list(art['lrfind.0.curve'].get_xdata()) == list(rec.lrs)
     assert np.allclose(art['lrfind.0.curve'].get_ydata(), [float(o) for o in rec.losses])
     assert not any(k.endswith('.marker') for k in art) # the old run's suggestions belong to the old run
-    with learn.no_bar(): res2 = learn.lr_find(num_it=50, show_plot=False) # ours again: its own curve and rules
+    with learn.no_bar(): res2 = learn.lr_find(num_it=25, show_plot=False) # ours again: its own curve and rules
     _check_marks(rec.plot_lr_find(), list(res2.suggestions.values()))
 
 def test_recorder_plot_suggestions_need_names():
