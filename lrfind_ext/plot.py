@@ -138,11 +138,15 @@ def _layout_labels(ax, texts, pad_px=4):
 
 # %% ../nbs/06_plot.ipynb #5a1558d4
 def _declutter(ax, notes, fixed):
-    "Move each of `notes` away from its anchor until it overlaps none of `fixed` and no note before it"
-    r = _renderer(ax.figure)
+    "Move each of `notes` inside the axes, and away from its anchor until it overlaps none of `fixed` and no note before it"
+    r,k = _renderer(ax.figure),72/ax.figure.dpi
+    axb = ax.get_window_extent(r)
     placed = [t.get_window_extent(r) for t in fixed]
     for t in notes:
         for _ in range(10):
+            bb = t.get_window_extent(r)
+            dx = max(axb.x0+2-bb.x0, 0) + min(axb.x1-2-bb.x1, 0) # inside the axes, left to right
+            if dx: t.xyann = (t.xyann[0]+dx*k, t.xyann[1])
             bb = t.get_window_extent(r)
             if not any(bb.overlaps(p) for p in placed): break
             dx,dy = t.xyann
@@ -258,14 +262,24 @@ def _fit_below(fig, leg, margin=6):
     fig.set_size_inches(w, h+need/fig.dpi)
     for a,p in zip(fig.axes, pos): a.set_position([p.x0, (p.y0*H+need)/(H+need), p.width, p.height*H/(H+need)])
 
+def _room_below(ax):
+    "Width in pixels a legend below `ax` may take (half the gap to a neighbour in its row), or None if axes lie below it"
+    p = ax.get_position()
+    others = [a.get_position() for a in ax.figure.axes if a is not ax]
+    if any(o.y1 <= p.y0 and o.x0 < p.x1 and o.x1 > p.x0 for o in others): return None
+    row = [o for o in others if o.y0 < p.y1 and o.y1 > p.y0]
+    left = min([(p.x0-o.x1)/2 for o in row if o.x1 <= p.x0], default=p.x0)
+    right = min([(o.x0-p.x1)/2 for o in row if o.x0 >= p.x1], default=1-p.x1)
+    return (p.width+2*min(left, right))*ax.figure.bbox.width-8
+
 def _legend(ax, st):
-    "One legend for every run on `ax`, below the axes if the figure has no other"
+    "One legend for every run on `ax`, below the axes unless other axes lie below them"
     if ax.get_legend() is not None: ax.get_legend().remove()
-    fig = ax.figure
+    fig,room = ax.figure,_room_below(ax)
     r,layouts = _renderer(fig),_legend_cols(st)
     for k,cols in enumerate(layouts):
         cols = [c for c in cols if c]
-        if len(fig.axes)>1: # other axes around: keep the legend inside its axes, in one column
+        if room is None: # axes below: keep the legend inside its axes, in one column
             hs = [h for c in cols for h in c]
             leg = ax.legend(handles=hs, loc='best', fontsize=8, framealpha=0.9)
             break
@@ -274,9 +288,9 @@ def _legend(ax, st):
         tb,axb = ax.get_tightbbox(r),ax.get_window_extent(r)
         leg = ax.legend(handles=hs, loc='upper center', bbox_to_anchor=(0.5, (tb.y0-axb.y0-4)/axb.height), ncol=len(cols),
                         fontsize=8, frameon=False, columnspacing=2.5, handlelength=2.4)
-        if leg.get_window_extent(r).width <= fig.bbox.width-8 or k==len(layouts)-1: break
+        if leg.get_window_extent(r).width <= room or k==len(layouts)-1: break
         leg.remove()
-    if len(fig.axes)==1: _fit_below(fig, leg)
+    if room is not None: _fit_below(fig, leg)
     for t,h in zip(leg.get_texts(), hs):
         if h.get_alpha()==0 and h.get_label(): t.set_fontweight('bold') # a run's name
     return leg

@@ -376,11 +376,31 @@ def test_legend_below_fits_in_the_figure(digits_res):
     rc = plt.rcParams
     assert axb.height == pytest.approx((rc['figure.subplot.top']-rc['figure.subplot.bottom'])*5*fig.dpi) # the axes' own size
 
+def test_panels_side_by_side(digits_res, default_res):
+    "Two panels in a row: each legend below its own axes, apart from the other's, inside the figure; notes inside their axes"
+    fig,axs = plt.subplots(1, 2, figsize=(11, 4))
+    for ax,res in zip(axs, (digits_res, default_res)): res.plot(ax=ax)
+    r = _renderer(fig)
+    legs = [ax.get_legend().get_window_extent(r) for ax in axs]
+    assert not legs[0].overlaps(legs[1])
+    for ax,lb in zip(axs, legs):
+        axb = ax.get_window_extent(r)
+        assert lb.y1 < axb.y0 and fig.bbox.contains(lb.x0, lb.y0) and fig.bbox.contains(lb.x1, lb.y1)
+        for t in ax.texts:
+            if (t.get_gid() or '').endswith('.note'):
+                bb = t.get_window_extent(r)
+                assert axb.x0 <= bb.x0 and bb.x1 <= axb.x1, t.get_text()
+    fig,axs = plt.subplots(2, 1)
+    for ax in axs: default_res.plot(ax=ax)
+    r = _renderer(fig)
+    top,bottom = (ax.get_legend().get_window_extent(r) for ax in axs)
+    assert axs[0].get_window_extent(r).contains(top.x0, top.y0) # axes below it: the top legend stays inside
+    assert bottom.y1 < axs[1].get_window_extent(r).y0
+
 def test_result_plot_into_given_axes(digits_res):
     fig,(a,b) = plt.subplots(1, 2)
     assert digits_res.plot(ax=b) is fig
-    assert not a.lines and b.lines
-    assert b.get_legend() is not None and tuple(fig.get_size_inches()) == tuple(plt.rcParams['figure.figsize'])
+    assert not a.lines and b.lines and b.get_legend() is not None
 
 def test_recorder_plot_lr_find_draws_same_overlay():
     learn = digits_learner()
