@@ -6,13 +6,14 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/curve.html.md"""
 
 # %% ../nbs/00_curve.ipynb #4b27028a
 from __future__ import annotations
-import json,math
+import inspect,json,math
 import numpy as np,torch
 from pathlib import Path
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['min_pts', 'reads', 'zerolag_h', 'smooth_losses', 'LRCurve', 'CurveError', 'synth_curve', 'loglr_smooth', 'curve_xy']
+__all__ = ['min_pts', 'reads', 'zerolag_h', 'smooth_losses', 'LRCurve', 'CurveError', 'check_div', 'div_stop', 'synth_curve',
+           'loglr_smooth', 'curve_xy']
 
 # %% ../nbs/00_curve.ipynb #ad423fc7
 def smooth_losses(
@@ -20,6 +21,7 @@ def smooth_losses(
     beta:float=0.98, # Weight of the running average
 )->np.ndarray:
     "fastai's debiased exponential moving average of `losses`, bit for bit as `Recorder` computes it"
+    if not 0<=beta<1: raise ValueError(f"beta must be in [0, 1), got {beta!r}")
     val,res = torch.tensor(0.),[]
     for i,l in enumerate(np.asarray(losses, dtype=np.float64).tolist()):
         val = torch.lerp(torch.tensor(l, dtype=torch.float32), val, beta)
@@ -28,9 +30,30 @@ def smooth_losses(
 
 # %% ../nbs/00_curve.ipynb #4a4fc06c
 _stops = {'num_it':'reached num_it', 'diverged':'loss diverged', 'nonfinite':'loss became NaN or infinite',
-          'data':'ran out of batches', 'interrupted':'interrupted', 'error':'stopped by an exception'}
+          'data':'ran out of batches', 'cancelled':'stopped by a callback', 'skipped':'too many skipped steps',
+          'interrupted':'interrupted', 'error':'stopped by an exception'}
 
 # %% ../nbs/00_curve.ipynb #0bef9ebb
+def _arr(a, what):
+    "`a` as a new read-only one-dimensional float64 array (a rule can't change the curve others read)"
+    a = np.array(a, dtype=np.float64)
+    if a.ndim>1: raise ValueError(f"{what} must be one-dimensional, got shape {a.shape}")
+    a = a.reshape(-1)
+    a.setflags(write=False)
+    return a
+
+def _count(v, what)->int:
+    "`v` as a non-negative Python int"
+    if isinstance(v, (bool,np.bool_)) or not isinstance(v, (int,np.integer)): raise TypeError(f"{what} must be an integer, got {v!r}")
+    if v<0: raise ValueError(f"{what} can't be negative, got {v}")
+    return int(v)
+
+def _beta(beta)->float:
+    if isinstance(beta, (bool,np.bool_)) or not isinstance(beta, (int,float,np.integer,np.floating)):
+        raise TypeError(f"beta must be a number in [0, 1), got {beta!r}")
+    if not 0<=beta<1: raise ValueError(f"beta must be in [0, 1), got {beta!r}")
+    return float(beta)
+
 class LRCurve:
     "Learning rates and losses recorded by one `lr_find` run, and the part of it that suggesters read"
     def __init__(self,
@@ -44,25 +67,33 @@ class LRCurve:
         skip_end:int=5, # Points skipped at the end
         meta:dict|None=None, # Anything else worth keeping (start/end lr, group, mode...)
     ):
-        self.lrs = np.asarray(lrs, dtype=np.float64).reshape(-1)
-        self.losses = None if losses is None else np.asarray(losses, dtype=np.float64).reshape(-1)
+        self.lrs = _arr(lrs, 'lrs')
+        if not (np.isfinite(self.lrs).all() and (self.lrs>0).all()):
+            raise ValueError(f"lrs must be finite, positive learning rates, got {np.array2string(self.lrs, threshold=6, precision=2)}")
+        self.losses = None if losses is None else _arr(losses, 'losses')
+        beta = _beta(beta)
         if smooth is None:
             if self.losses is None: raise ValueError("LRCurve needs `losses` or `smooth`")
             smooth = smooth_losses(self.losses, beta)
-        self.smooth = np.asarray(smooth, dtype=np.float64).reshape(-1)
+        self.smooth = _arr(smooth, 'smooth')
         n = len(self.lrs)
         if len(self.smooth)!=n or (self.losses is not None and len(self.losses)!=n):
             raise ValueError(f"lrs, losses and smooth must have the same length, got {n}, "
                              f"{None if self.losses is None else len(self.losses)} and {len(self.smooth)}")
         if stop not in _stops: raise ValueError(f"stop must be one of {list(_stops)}, got {stop!r}")
-        self.num_it = n if num_it is None else int(num_it)
-        self.stop,self.beta,self.skip_end,self.meta = stop,beta,int(skip_end),dict(meta or {})
-        self.skip_start = self.num_it//10 if skip_start is None else int(skip_start)
-        if self.skip_start<0 or self.skip_end<0:
-            raise ValueError(f"skip_start and skip_end can't be negative, got {skip_start} and {skip_end}")
+        if meta is not None and not isinstance(meta, dict): raise TypeError(f"meta must be a dict, got {meta!r}")
+        self.num_it = n if num_it is None else _count(num_it, 'num_it')
+        self.stop,self.beta,self.skip_end,self.meta = stop,beta,_count(skip_end, 'skip_end'),dict(meta or {})
+        self.skip_start = self.num_it//10 if skip_start is None else _count(skip_start, 'skip_start')
 
     stops = _stops
     def __len__(self): return len(self.lrs)
+
+    @property
+    def stop_txt(self)->str:
+        "Why the run stopped, in words, naming the callback that ended it when known"
+        by = self.meta.get('stopped_by')
+        return self.stops[self.stop] + (f' ({by})' if self.stop=='cancelled' and by else '')
 
 # %% ../nbs/00_curve.ipynb #0435d866
 class CurveError(ValueError):
@@ -85,6 +116,10 @@ min_pts = 3
 def window(self:LRCurve):
     "The `slice` of points that suggesters read, fastai's `num_it//10:-skip_end` whenever possible"
     n,nf = len(self),_n_finite(self.smooth)
+    if (np.diff(self.lrs)<0).any():
+        i = int(np.flatnonzero(np.diff(self.lrs)<0)[0])
+        raise CurveError(f"The learning rates of this curve do not increase (step {i+1}: {_fmt(self.lrs[i])} then "
+                         f"{_fmt(self.lrs[i+1])}): did another callback change the learning rate during lr_find?")
     lo,hi = self.skip_start, min(n-self.skip_end, nf)
     if hi-lo >= min_pts: return slice(lo,hi)
     # Too few points: shrink both skips in proportion to the finite points recorded
@@ -96,12 +131,14 @@ def window(self:LRCurve):
 def _why_empty(self:LRCurve, nf):
     "Explain why a curve has no usable window"
     n = len(self)
-    if n==0: return "The lr_find run recorded no points: the training dataloader gave no batches."
+    if n==0:
+        if self.stop in ('num_it','data'): return "The lr_find run recorded no points: the training dataloader gave no batches."
+        return f"The lr_find run recorded no points: it stopped before its first step ({self.stop_txt})."
     if nf==0: return (f"The loss was {self.smooth[0]} from the first step (lr={_fmt(self.lrs[0])}), before the learning "
                       "rate could matter: check the data, the model and the loss function on one batch.")
     msg = f"The lr_find run recorded only {nf} finite point{'s'*(nf!=1)}"
     if nf<n: msg += f" (the loss was {self.smooth[nf]} at lr={_fmt(self.lrs[nf])})"
-    elif self.stop!='num_it': msg += f" before it stopped ({self.stops[self.stop]} at lr={_fmt(self.lrs[-1])})"
+    elif self.stop!='num_it': msg += f" before it stopped ({self.stop_txt} at lr={_fmt(self.lrs[-1])})"
     return (msg + f"; suggesting a learning rate needs at least {min_pts}. Try a lower start_lr, a larger num_it, "
             "or stop_div=False.")
 
@@ -117,10 +154,20 @@ def __getitem__(self:LRCurve, i):
 def __repr__(self:LRCurve):
     if not len(self): return 'LRCurve(0 points)'
     return (f"LRCurve({len(self)} points, lr {_fmt(self.lrs[0])} to {_fmt(self.lrs[-1])}, "
-            f"{self.stops[self.stop]})")
+            f"{self.stop_txt})")
 
 # %% ../nbs/00_curve.ipynb #98492752
 def _enc(a): return None if a is None else [x if math.isfinite(x) else str(x) for x in a.tolist()]
+
+def _json(o, where):
+    "`o` as plain JSON data: numpy scalars and arrays and tensors as numbers and lists, non-finite floats as strings"
+    if isinstance(o, (np.ndarray,np.generic,torch.Tensor)): o = o.tolist()
+    if isinstance(o, bool) or o is None or isinstance(o, (str,int)): return o
+    if isinstance(o, float): return o if math.isfinite(o) else str(o)
+    if isinstance(o, dict): return {str(k):_json(v, f'{where}[{k!r}]') for k,v in o.items()}
+    if isinstance(o, (list,tuple)): return [_json(v, f'{where}[{i}]') for i,v in enumerate(o)]
+    raise TypeError(f"{where} can't be saved as JSON: it is a {type(o).__name__} ({o!r}). Keep numbers, strings, "
+                    "lists and dicts in a curve's meta.")
 def _dec(a): return None if a is None else [float(x) for x in a]
 
 # %% ../nbs/00_curve.ipynb #2734d554
@@ -128,11 +175,15 @@ def _dec(a): return None if a is None else [float(x) for x in a]
 def to_dict(self:LRCurve)->dict:
     "The curve as a JSON-ready `dict`"
     return dict(lrs=_enc(self.lrs), losses=_enc(self.losses), smooth=_enc(self.smooth), num_it=self.num_it,
-                stop=self.stop, beta=self.beta, skip_start=self.skip_start, skip_end=self.skip_end, meta=self.meta)
+                stop=self.stop, beta=self.beta, skip_start=self.skip_start, skip_end=self.skip_end,
+                meta={str(k):_json(v, f'meta[{k!r}]') for k,v in self.meta.items()})
 
 @patch(cls_method=True)
 def from_dict(cls:LRCurve, d:dict)->LRCurve:
     "Rebuild a curve from `LRCurve.to_dict`'s output"
+    if not isinstance(d, dict) or 'lrs' not in d: raise ValueError(f"Not a saved LRCurve: {str(d)[:80]}")
+    bad = set(d)-set(inspect.signature(cls).parameters)
+    if bad: raise ValueError(f"Not a saved LRCurve: unknown keys {sorted(bad)}")
     d = dict(d)
     for k in 'lrs','losses','smooth': d[k] = _dec(d.get(k))
     return cls(**d)
@@ -150,17 +201,37 @@ def load(cls:LRCurve, fn)->LRCurve:
     return cls.from_dict(json.loads(Path(fn).read_text()))
 
 # %% ../nbs/00_curve.ipynb #456b9231
+def check_div(div)->float:
+    "`div` as a float, or a clear error unless it is a finite number above 1"
+    ok = isinstance(div, (int,float,np.integer,np.floating)) and not isinstance(div, (bool,np.bool_)) and math.isfinite(div) and div>1
+    if not ok: raise (ValueError if isinstance(div, (int,float,np.number)) and not isinstance(div, (bool,np.bool_)) else TypeError)(
+        f"div must be a finite number above 1, got {div!r}: the run stops when the smoothed loss exceeds div times its best")
+    return float(div)
+
+def div_stop(
+    sm:float, # Smoothed loss of the step just taken
+    best:float, # Best smoothed loss before it (`inf` at the first step)
+    div:float=4., # Divergence threshold
+)->str|None:
+    "Why `lr_find(stop_div=True)` stops at this step: 'nonfinite', 'diverged' (fastai's `sm > div*best`, made sensible for a best at or below 0), or None"
+    if not math.isfinite(sm): return 'nonfinite'
+    if best>0: return 'diverged' if sm > div*best else None
+    return 'diverged' if sm > best+(div-1)*abs(best) else None
+
 @patch
 def cut_at_divergence(self:LRCurve,
     div:float=4., # Divergence: smoothed loss above `div` times its best so far
 )->LRCurve:
-    "The curve up to where `lr_find` with `stop_div=True` would have stopped it, marked `'diverged'`"
-    best = np.minimum.accumulate(self.smooth)
-    bad = np.flatnonzero(self.smooth > div*best)
-    if not len(bad): return self
-    res = self[:bad[0]+1]
-    res.stop = 'diverged'
-    return res
+    "The curve up to where `lr_find` with `stop_div=True` would have stopped it, marked `'diverged'` or `'nonfinite'`"
+    div,best = check_div(div),math.inf
+    for i,sm in enumerate(self.smooth.tolist()):
+        why = div_stop(sm, best, div)
+        if why:
+            res = self[:i+1]
+            res.stop = why
+            return res
+        best = min(best, sm)
+    return self
 
 # %% ../nbs/00_curve.ipynb #78e4cfa0
 def synth_curve(
@@ -188,6 +259,9 @@ def loglr_smooth(
 )->tuple:
     "Local linear fit of `y` over `[x-h, x+h]` at each `x`: the smoothed values and their slopes, with no lag"
     x,y = np.asarray(x, dtype=np.float64),np.asarray(y, dtype=np.float64)
+    if len(x)!=len(y): raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    if not h>0: raise ValueError(f"h must be positive, got {h!r}")
+    if (np.diff(x)<0).any(): raise ValueError("x must be sorted (log learning rates of a schedule)")
     if not len(x): return y.copy(),y.copy()
     lo,hi = np.searchsorted(x, x-h, 'left'),np.searchsorted(x, x+h, 'right')
     xc,yc = x-x.mean(),y-np.median(y) # centred, so that the running sums lose no precision
@@ -232,8 +306,8 @@ def read(self:LRCurve,
     "Learning rates and values of the curve named `what`, up to its first non-finite value"
     _check_reads(what)
     if what=='zerolag':
-        if not len(self): return self.lrs[:0],self.smooth[:0]
-        x,y,_,_ = curve_xy(self)
+        try: x,y,_,_ = curve_xy(self)
+        except CurveError: return self.read('raw') # too few points to smooth: the points themselves
         return 10**x,loglr_smooth(x, y, zerolag_h)[0]
     ys = self.losses if what=='raw' and self.losses is not None else self.smooth
     nf = _n_finite(ys)
@@ -247,6 +321,7 @@ def loss_at(self:LRCurve,
     reads:str|None=None, # Which curve to read: one of `reads` (default: 'raw' if `raw` else 'smooth')
 )->float:
     "Loss on the curve at `lr`, interpolated linearly in log learning rate"
+    if not lr>0: raise ValueError(f"lr must be positive, got {lr!r}")
     what = reads or ('raw' if raw else 'smooth')
     if what=='raw' and self.losses is None: return math.nan
     xs,ys = self.read(what)

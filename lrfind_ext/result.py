@@ -6,58 +6,91 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/result.html.md"""
 
 # %% ../nbs/04_result.ipynb #39005199
 from __future__ import annotations
-import collections,functools,html
+import collections,functools,html,math
 from .curve import *
 from .suggest import *
+from .suggest import _num
 
 # %% auto #0
 __all__ = ['LRFindResult', 'lr_result']
 
 # %% ../nbs/04_result.ipynb #ae69bd38
+def _how(s): return f'{s.note} ({s.src_lr:.2e})' if s.derived else s.note
+
 class LRFindResult:
     "Mixin of `lr_find`'s result: the curve, the suggestions, a table and the plot"
+    curve,_suggs = None,None # (a result made by `_make`, or by hand, has neither)
+
     @property
     def suggestions(self)->dict:
-        "The `Suggestion` behind each field, by name"
-        return self._suggs
+        "The `Suggestion` behind each field, by name; a value set by hand (`_replace`) gets one that says so"
+        old = self._suggs or {}
+        return {f:(s if (s := old.get(f)) is not None and s.lr==v else _by_hand(f, v, s, self.curve))
+                for f,v in zip(self._fields, self)}
 
     def plot(self, ax=None, **kwargs):
         "Draw the overlay of this run: the curve and every suggestion at its returned value"
+        if self.curve is None:
+            raise ValueError("This result has no curve to plot (it was made by _make or by hand, not by lr_find): "
+                             "plot a curve with lrfind_ext.plot.plot_lr(curve, suggestions)")
         from lrfind_ext.plot import plot_lr
-        return plot_lr(self.curve, list(self._suggs.values()), ax=ax, **kwargs)
+        return plot_lr(self.curve, list(self.suggestions.values()), ax=ax, **kwargs)
 
     def _stop_txt(self):
-        c,m = self.curve,self.curve.meta
+        c = self.curve
+        if c is None: return 'no curve'
         if not len(c): return 'no points recorded'
+        m = c.meta
         how = [f"validation loss on {m.get('valid_items')} items"] if m.get('mode')=='valid' else []
         if m.get('skipped'): how.append(f"{m['skipped']} skipped step{'s'*(m['skipped']!=1)} not counted")
         if m.get('world_size', 1)>1: how.append(f"mean of {m['world_size']} processes")
-        return f"{len(c)} steps{' ('+'; '.join(how)+')' if how else ''}, {c.stops[c.stop]} at lr={c.lrs[-1]:.1e}"
+        return f"{len(c)} steps{' ('+'; '.join(how)+')' if how else ''}, {c.stop_txt} at lr={c.lrs[-1]:.1e}"
 
     def _repr_html_(self):
         rows = ''.join(f"<tr><td>{s.name}</td><td>{s.lr:.2e}</td><td>{s.loss:.4g}</td>"
-                       f"<td>{html.escape(f'{s.note} ({s.src_lr:.2e})') if s.derived else ''}</td></tr>" for s in self._suggs.values())
+                       f"<td>{html.escape(_how(s))}</td></tr>" for s in self.suggestions.values())
         return (f"<table><caption>lr_find: {self._stop_txt()}</caption><thead><tr><th>suggester</th>"
                 f"<th>learning rate</th><th>loss</th><th>derived from</th></tr></thead><tbody>{rows}</tbody></table>")
 
     def table(self)->str:
         "The suggestions as a plain-text table"
         rows = [('suggester','learning rate','loss','derived from')]
-        rows += [(s.name, f'{s.lr:.2e}', f'{s.loss:.4g}', f'{s.note} ({s.src_lr:.2e})' if s.derived else '')
-                 for s in self._suggs.values()]
+        rows += [(s.name, f'{s.lr:.2e}', f'{s.loss:.4g}', _how(s)) for s in self.suggestions.values()]
         ws = [max(len(r[i]) for r in rows) for i in range(4)]
         return '\n'.join('  '.join(c.ljust(w) for c,w in zip(r,ws)).rstrip() for r in rows)
 
-    def __reduce__(self): return (lr_result, (self.curve, list(self._suggs.values())))
+    def __reduce__(self): return (_unpickle, (self.curve, list((self._suggs or self.suggestions).values()), tuple(self)))
+
+def _by_hand(name, lr, old, crv)->Suggestion:
+    "The suggestion behind a value set by hand in field `name`: no source point; its note says what the rule gave"
+    reads = old.reads if old is not None else 'smooth'
+    note = f"replaced by hand; {name} suggested {old.lr:.2e}" if old is not None else 'set by hand'
+    loss = crv.loss_at(lr, reads=reads) if crv is not None and len(crv) else math.nan
+    return Suggestion(lr, note=note, name=name, loss=loss, reads=reads)
 
 # %% ../nbs/04_result.ipynb #f72a3eed
 @functools.lru_cache(maxsize=None)
 def _result_cls(names:tuple):
     "A `SuggestedLRs` namedtuple class with fields `names`, mixed with `LRFindResult`"
-    return type('SuggestedLRs', (collections.namedtuple('SuggestedLRs', names), LRFindResult), {})
+    nt = collections.namedtuple('SuggestedLRs', names)
+    def _replace(self, **kw):
+        "A copy with the fields in `kw` set to new learning rates, keeping the curve and the other suggestions"
+        for k,v in kw.items():
+            try: _num(v, k)
+            except TypeError: raise TypeError(f"{k} must be a learning rate (a number), got {v!r}") from None
+        res = nt._replace(self, **kw)
+        res.curve,res._suggs = self.curve,self._suggs
+        return res
+    return type('SuggestedLRs', (nt, LRFindResult), {'_replace':_replace})
 
-def lr_result(crv:LRCurve, suggs:list)->LRFindResult:
-    "Build `lr_find`'s result from a curve and its suggestions"
+def lr_result(crv:LRCurve|None, suggs:list)->LRFindResult:
+    "Build `lr_find`'s result from a curve (None if there is none) and its suggestions"
     res = _result_cls(tuple(s.name for s in suggs))(*[s.lr for s in suggs])
     res.curve,res._suggs = crv,{s.name:s for s in suggs}
     return res
+
+def _unpickle(crv, suggs, values):
+    "A pickled result: its rules' suggestions, then the values set by hand since"
+    res = lr_result(crv, suggs)
+    kw = {f:v for f,v,s in zip(res._fields, values, suggs) if v!=s.lr}
+    return res._replace(**kw) if kw else res

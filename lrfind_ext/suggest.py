@@ -7,7 +7,7 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/suggest.html.md"""
 # %% ../nbs/01_suggest.ipynb #9c8ed264
 from __future__ import annotations
 import difflib,inspect,keyword,math
-from dataclasses import dataclass,replace,astuple
+from dataclasses import dataclass,replace,fields
 from functools import partial
 import numpy as np,torch
 from fastcore.basics import patch
@@ -18,6 +18,31 @@ from .curve import _check_reads
 __all__ = ['suggesters', 'Suggestion', 'SuggestError', 'UnknownSuggester', 'Suggester', 'Suggesters', 'suggest_lrs']
 
 # %% ../nbs/01_suggest.ipynb #c97ecd5f
+def _num(o, what)->float:
+    "`o` as a Python float: a number, a numpy scalar, a 0-d array or tensor; a clear TypeError otherwise"
+    if isinstance(o, (torch.Tensor,np.ndarray)) and o.ndim==0: o = o.item()
+    if isinstance(o, (bool,np.bool_)) or not isinstance(o, (int,float,np.integer,np.floating)):
+        raise TypeError(f"Suggestion {what} must be a number, got {o!r}")
+    return float(o)
+
+def _pair(o, what):
+    "`o` as a `(lo, hi)` tuple of floats, or None"
+    if o is None: return None
+    if isinstance(o, (str,bytes)) or not hasattr(o, '__len__') or len(o)!=2:
+        raise TypeError(f"Suggestion {what} must be None or a pair (lo, hi) of numbers, got {o!r}")
+    return tuple(_num(v, what) for v in o)
+
+class _NaN:
+    "What a NaN compares and hashes as, in a `Suggestion`'s key"
+    def __repr__(self): return 'nan'
+_nan = _NaN()
+
+def _key(v):
+    "`v` with every NaN replaced by one object, so that NaNs compare and hash alike"
+    if isinstance(v, float) and v!=v: return _nan
+    if isinstance(v, tuple): return tuple(map(_key, v))
+    return v
+
 @dataclass(frozen=True)
 class Suggestion:
     "A suggested learning rate, the loss there, and the point it was derived from"
@@ -40,10 +65,22 @@ class Suggestion:
         src = f', from {self.src_lr:.2e} ({self.note})' if self.derived else ''
         return f'Suggestion({self.name or "?"}: lr={self.lr:.2e}{src})'
 
+    def __post_init__(self):
+        "Numbers (numpy scalars, 0-d tensors) become Python floats; what isn't a number is refused"
+        set_ = partial(object.__setattr__, self)
+        set_('lr', _num(self.lr, 'lr'))
+        if self.src_lr is not None: set_('src_lr', _num(self.src_lr, 'src_lr'))
+        for k in 'loss','src_loss': set_(k, _num(getattr(self, k), k))
+        for k in 'span','interval': set_(k, _pair(getattr(self, k), k))
+        for k in 'note','name','reads':
+            if not isinstance(getattr(self, k), str): raise TypeError(f"Suggestion {k} must be a string, got {getattr(self, k)!r}")
+
+    def _key(self): return _key(tuple(getattr(self, f.name) for f in fields(self)))
     def __eq__(self, other):
-        "Field by field, a NaN loss equal to a NaN loss (as after pickling)"
+        "Field by field, a NaN equal to a NaN (as after pickling)"
         if not isinstance(other, Suggestion): return NotImplemented
-        return all(a==b or (a!=a and b!=b) for a,b in zip(astuple(self), astuple(other)))
+        return self._key()==other._key()
+    def __hash__(self): return hash(self._key())
 
 # %% ../nbs/01_suggest.ipynb #c7e0953a
 class SuggestError(ValueError):
@@ -97,9 +134,28 @@ def _call_fastai(f, crv):
     "Call a fastai-style rule as fastai's `lr_find` does, on float32 tensors of the window"
     w = crv.window
     lrs,losses = torch.tensor(crv.lrs[w], dtype=torch.float32),torch.tensor(crv.smooth[w], dtype=torch.float32)
-    lr,(x,_) = f(lrs, losses, crv.num_it)
-    lr,x = float(lr),float(x)
+    res = f(lrs, losses, crv.num_it)
+    try:
+        lr,(x,_) = res
+        lr,x = _num(lr, 'lr'),_num(x, 'point')
+    except (TypeError,ValueError): raise _BadReturn(res, "a rule of fastai's form returns (lr, (x, y))") from None
     return Suggestion(lr) if math.isclose(x, lr, rel_tol=1e-6) else Suggestion(lr, src_lr=x, note='point it returned')
+
+class _BadReturn(Exception):
+    "A rule returned `res`, which is not a suggestion"
+    def __init__(self, res, why): self.res,self.why = res,why
+
+def _as_suggestion(res)->Suggestion:
+    "What a rule of an `LRCurve` returned, as a `Suggestion`"
+    if isinstance(res, Suggestion): return res
+    try: return Suggestion(res[0] if isinstance(res, tuple) and len(res)==2 else res)
+    except (TypeError,IndexError): raise _BadReturn(res, "a rule returns a learning rate (a number), a Suggestion, "
+                                                    "or fastai's pair (lr, (x, y))") from None
+
+def _short(o, n=120):
+    s = repr(o)
+    return s if len(s)<=n else s[:n]+'...'
+
 
 # %% ../nbs/01_suggest.ipynb #edbf4ca3
 class Suggester:
@@ -113,9 +169,13 @@ class Suggester:
         self.__doc__ = inspect.getdoc(func)
 
     def __call__(self, crv:LRCurve)->Suggestion:
-        res = _call_fastai(self.func, crv) if self.fastai_style else self.func(crv)
-        if isinstance(res, tuple) and len(res)==2: res = Suggestion(float(res[0]))
-        if not isinstance(res, Suggestion): res = Suggestion(float(res))
+        try: res = _call_fastai(self.func, crv) if self.fastai_style else _as_suggestion(self.func(crv))
+        except _BadReturn as e:
+            raise SuggestError(f"Suggester {self.name!r} returned {_short(e.res)} on {crv}: {e.why}.") from None
+        except CurveError: raise
+        except Exception as e:
+            e.add_note(f"(raised by suggester {self.name!r} on {crv})")
+            raise
         if not (math.isfinite(res.lr) and res.lr>0):
             raise SuggestError(f"Suggester {self.name!r} returned lr={res.lr} on {crv}: a learning rate must be "
                                "finite and positive.")
@@ -205,6 +265,9 @@ def resolve(self:Suggesters,
 )->list:
     "The list of `Suggester`s that `funcs` asks for, checked for name clashes"
     if funcs is None: return []
+    if isinstance(funcs, (set,frozenset,dict)) or not (isinstance(funcs, str) or callable(funcs) or hasattr(funcs, '__iter__')):
+        raise SuggestError(f"suggest_funcs must be a name, a function, 'all' or a list of them, got {_short(funcs)}"
+                           + (": a set has no order, and the result's fields follow it" if isinstance(funcs, (set,frozenset)) else ''))
     items = [funcs] if isinstance(funcs, str) or callable(funcs) else list(funcs)
     res = [sg for o in items for sg in self._as_suggester(o)]
     names = [sg.name for sg in res]

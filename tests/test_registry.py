@@ -161,3 +161,42 @@ def test_return_forms(ret, crv):
 def test_curve_with_no_window_raises_curve_error():
     from lrfind_ext.curve import CurveError
     with pytest.raises(CurveError, match='from the first step'): suggest_lrs(LRCurve([1e-3]*4, [np.nan]*4), 'all')
+
+# ---- issue 11 (reliability): what a rule returns, and Suggestion's hash ----
+
+import pickle,torch
+
+@pytest.mark.parametrize('ret,shown', [(None, 'None'), ((1e-3, (1e-3, 1.), 'x'), "(0.001, (0.001, 1.0), 'x')"),
+                                       ('fast', "'fast'"), (torch.tensor([1e-3, 1e-2]), 'tensor'),
+                                       (object(), 'object')])
+def test_bad_return_values_name_the_rule(ret, shown, crv):
+    suggesters.add(lambda crv: ret, 'odd')
+    with pytest.raises(SuggestError, match="'odd' returned") as ei: suggesters.odd(crv)
+    assert shown in str(ei.value)
+
+def test_bad_fastai_style_return_names_the_rule(crv):
+    suggesters.add(lambda lrs, losses, num_it: None, 'odd_fa')
+    with pytest.raises(SuggestError, match="'odd_fa' returned None"): suggesters.odd_fa(crv)
+
+@pytest.mark.parametrize('ret', [lambda: Suggestion(torch.tensor(1e-3)), lambda: torch.tensor(1e-3), lambda: np.array(1e-3),
+                                 lambda: np.float64(1e-3), lambda: Suggestion(np.float32(1e-3), src_lr=torch.tensor(1e-2),
+                                 span=(np.float64(1e-4), torch.tensor(1e-2)), interval=[1e-4, 1e-2])])
+def test_numbers_become_floats(ret, crv):
+    "numpy scalars and 0-d tensors or arrays, anywhere in what a rule returns, become Python floats"
+    suggesters.add(lambda crv: ret(), 'num')
+    s = suggesters.num(crv)
+    assert type(s.lr) is float and s.lr == pytest.approx(1e-3)
+    assert s.src_lr is None or type(s.src_lr) is float
+    for t in (s.span, s.interval): assert t is None or (type(t) is tuple and all(type(o) is float for o in t))
+
+def test_suggestion_checks_its_fields():
+    assert type(Suggestion(torch.tensor(2e-3)).lr) is float
+    with pytest.raises(TypeError, match='lr must be a number'): Suggestion('fast')
+    with pytest.raises(TypeError, match='span must be'): Suggestion(1e-3, span=(1e-4,))
+
+def test_hash_agrees_with_eq_after_pickling():
+    "NaN losses compare equal (as after pickling): they hash alike too, spans and intervals included"
+    for s in (Suggestion(1e-3), Suggestion(1e-3, span=(math.nan, 1e-2), interval=(1e-4, math.nan), loss=1.)):
+        s2 = pickle.loads(pickle.dumps(s))
+        assert s2 == s and hash(s2) == hash(s) and len({s, s2}) == 1
+    assert Suggestion(1e-3) != Suggestion(2e-3) and Suggestion(1e-3, span=(1., 2.)) != Suggestion(1e-3, span=(1., 3.))
