@@ -6,14 +6,15 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/snapshot.html.md"""
 
 # %% ../nbs/03_snapshot.ipynb #367ce4cd
 from __future__ import annotations
-import contextlib,random
+import collections,contextlib,dataclasses,random,types,warnings
+from functools import partial
 import numpy as np,torch
 from fastcore.foundation import L
 from fastai.learner import Learner,Recorder
 from fastai.optimizer import Optimizer,OptimWrapper
 
 # %% auto #0
-__all__ = ['Snapshot']
+__all__ = ['deep_limit', 'Snapshot']
 
 # %% ../nbs/03_snapshot.ipynb #ecbabf42
 class _OnDev:
@@ -147,6 +148,99 @@ def _scalers(learn):
             if isinstance(s, cls) and id(s) not in seen: seen.add(id(s)); res.append(s)
     return res
 
+# %% ../nbs/03_snapshot.ipynb #c20fc3f0
+def _mod_snap(o):
+    "A module's class and attributes, and the contents of its dicts and sets: children, parameters, buffers, every kind of hook"
+    d = dict(o.__dict__)
+    return o,type(o),d,[(v,v.copy()) for v in d.values() if isinstance(v, (dict,set))]
+
+def _mod_restore(st):
+    o,cls,d,parts = st
+    if type(o) is not cls: o.__class__ = cls
+    o.__dict__.clear(); o.__dict__.update(d)
+    for v,c in parts: v.clear(); v.update(c)
+
+def _global_hooks():
+    "torch's global module hooks (`register_module_forward_hook`...): the dicts, their contents, the full-backward flag"
+    import torch.nn.modules.module as M
+    return M,[(v,v.copy()) for k,v in vars(M).items() if k.startswith('_global') and isinstance(v, dict)],getattr(M, '_global_is_full_backward_hook', None)
+
+def _set_global_hooks(st):
+    M,parts,full = st
+    for v,c in parts: v.clear(); v.update(c)
+    if hasattr(M, '_global_is_full_backward_hook'): M._global_is_full_backward_hook = full
+
+class _TCopy:
+    "A tensor's values copied to the CPU, and its dtype, shape, strides and device"
+    __slots__ = ('c','device','meta')
+    def __init__(self, t):
+        self.c,self.device,self.meta = t.detach().to('cpu', copy=True),t.device,(t.dtype,t.shape,t.stride(),t.device)
+
+    def put(self, t):
+        "Put the values back into `t` itself, or its data back as it was if the run converted it (dtype, device, layout)"
+        with torch.no_grad(), (torch.inference_mode() if t.is_inference() else contextlib.nullcontext()):
+            if (t.dtype,t.shape,t.stride(),t.device)==self.meta: t.copy_(self.c)
+            else: t.data = self.c.to(self.device, copy=True)
+
+# %% ../nbs/03_snapshot.ipynb #94d4adf1
+_dicts,_seqs = (dict,collections.OrderedDict,collections.defaultdict),(list,collections.deque)
+_atoms = {str,bytes,int,float,complex,bool,type(None)}
+deep_limit = 100_000 # Most objects a snapshot walks in callback state; beyond, they are kept by reference (with a warning)
+
+def _has_dict(o):
+    "Whether `o` is a record whose attributes are its state: an `L`, a `SimpleNamespace`, a dataclass instance"
+    return type(o) in (L,types.SimpleNamespace) or (dataclasses.is_dataclass(o) and not isinstance(o, type) and hasattr(o, '__dict__'))
+
+def _rng_undo(o):
+    "A function that puts RNG `o` (Python's, numpy's or torch's) back in its current state, or None if `o` is none"
+    if type(o) is random.Random: st = o.getstate(); return lambda: o.setstate(st)
+    if isinstance(o, np.random.Generator): st = o.bit_generator.state; return lambda: setattr(o.bit_generator, 'state', st)
+    if isinstance(o, np.random.RandomState): st = o.get_state(); return lambda: o.set_state(st)
+    if isinstance(o, torch.Generator): st = o.get_state(); return lambda: o.set_state(st)
+
+class _Deep:
+    "What is reachable from `roots` through plain data, saved to be put back in place: the same objects, their old contents"
+    def __init__(self, roots, skip=()):
+        self.undo,seen,todo,n = [],{id(o) for o in skip},list(roots),0
+        while todo:
+            o = todo.pop()
+            if type(o) in _atoms or id(o) in seen: continue
+            seen.add(id(o)); n += 1
+            if n>deep_limit:
+                warnings.warn(f"lr_find's snapshot walked {deep_limit} objects of callback state: the rest is put back by "
+                              "reference only (raise lrfind_ext.snapshot.deep_limit to go further)")
+                break
+            t,f = type(o),None
+            if isinstance(o, torch.Tensor):
+                try: c = _TCopy(o); f = partial(c.put, o)
+                except Exception: pass # a tensor with no data to copy (meta, sparse...): kept by reference
+            elif isinstance(o, torch.nn.Module): # a module of the callback's own (an EMA copy): like the model, no grads
+                for sub in o.modules():
+                    if id(sub) in seen and sub is not o: continue
+                    seen.add(id(sub)); st = _mod_snap(sub)
+                    self.undo.append(partial(_mod_restore, st)); todo += _tensors(sub)
+            elif t is np.ndarray and o.dtype!=object: c = o.copy(); f = partial(_put_array, o, c)
+            elif t in _dicts or t is set: c = o.copy(); f = partial(_refill, o, c); todo += o.values() if t is not set else o
+            elif t in _seqs: c = list(o); f = partial(_refill, o, c); todo += c
+            elif t in (tuple,frozenset) or (isinstance(o, tuple) and hasattr(o, '_fields')): todo += o
+            elif _has_dict(o): c = dict(o.__dict__); f = partial(_set_dict, o, c); todo += c.values()
+            else: f = _rng_undo(o)
+            if f is not None: self.undo.append(f)
+
+    def restore(self):
+        for f in self.undo: f()
+
+def _refill(o, c):
+    "Put contents `c` back into container `o`"
+    o.clear()
+    if isinstance(o, (dict,set)): o.update(c)
+    else: o.extend(c)
+
+def _put_array(o, c):
+    if o.shape==c.shape and o.dtype==c.dtype and o.flags.writeable: o[...] = c
+
+def _set_dict(o, d): o.__dict__.clear(); o.__dict__.update(d)
+
 # %% ../nbs/03_snapshot.ipynb #e74939f1
 class Snapshot:
     "Everything a training run on `learn` changes, copied to the CPU, ready to `restore` bit for bit"
@@ -155,48 +249,72 @@ class Snapshot:
         self.ldict,self.cbs = dict(learn.__dict__),list(learn.cbs)
         self.cb_dicts = [(cb,dict(cb.__dict__)) for cb in self.cbs if not isinstance(cb, Recorder)]
         self.dls = (learn.dls,dict(learn.dls.__dict__)) if hasattr(learn.dls, '__dict__') else None
-        self.mods = [(o,{k:dict(getattr(o, k)) for k in ('_modules','_parameters','_buffers')}) for o in m.modules()]
-        self.flags = [(o,o.training) for o in m.modules()]
-        self.tensors = [(t,t.detach().to('cpu', copy=True)) for t in _tensors(m)]
-        self.grads = [(p,None if p.grad is None else _OnDev(p.grad)) for p in m.parameters()]
+        self.dl_dicts = [(dl,dict(dl.__dict__)) for dl in _loaders(learn.dls) if hasattr(dl, '__dict__')]
+        mods = list(m.modules())
+        self.mods,self.hooks = [_mod_snap(o) for o in mods],_global_hooks()
+        ts = _tensors(m)
+        self.tensors = [(t,_TCopy(t)) for t in ts]
+        self.req = [(t,t.requires_grad) for t in ts if t.is_leaf]
+        self.grads = [(p,None if p.grad is None else _TCopy(p.grad)) for p in m.parameters()]
         self.opt = _opt_snap(learn.opt)
         self.scalers = [_scaler_snap(s) for s in _scalers(learn)]
-        self.autocast = _autocast_state()
+        self.deep = _Deep(*self._deep_roots())
+        self.autocast,self.grad_mode,self.dtype = _autocast_state(),torch.is_grad_enabled(),torch.get_default_dtype()
         self.rng = _rng_state()
         self.dl_rngs = [(dl,dl.rng.getstate()) for dl in _loaders(learn.dls) if isinstance(getattr(dl,'rng',None), random.Random)]
         self.gens = [(g,g.get_state()) for g in _generators(learn.dls)]
 
-    @torch.no_grad()
-    def restore(self):
-        "Put `learn` back as it was when the snapshot was taken"
-        _set_autocast_state(self.autocast)
-        for o,ds in self.mods:
-            for k,d in ds.items():
-                cur = getattr(o, k)
-                cur.clear(); cur.update(d)
-        for t,c in self.tensors:
-            if t.dtype==c.dtype and t.shape==c.shape: t.copy_(c)
-            else: t.data = c.to(t.device, copy=True) # converted in place during the run (a model cast to half)
-        for p,g in self.grads:
-            if g is None: p.grad = None
-            elif p.grad is None: p.grad = g.t.to(g.device, copy=True)
-            else: p.grad.copy_(g.t)
-        for o,f in self.flags: o.training = f
-        self.opt()
-        for f in self.scalers: f()
+    def _deep_roots(self):
+        "Where the deep walk starts (callbacks', the learner's and the DataLoaders' attributes), and what it leaves to the rest"
+        learn,m = self.learn,self.learn.model
+        roots = [v for _,d in self.cb_dicts for v in d.values()] + list(self.ldict.values()) + list((self.dls or (0,{}))[1].values())
+        skip = [learn,*m.modules(),*_tensors(m),*(p.grad for p in m.parameters() if p.grad is not None),learn.dls,
+                *_loaders(learn.dls),*self.cbs]
+        return roots,skip
+
+    def _steps(self):
+        "The restore, step by step"
         learn = self.learn
-        learn.__dict__.clear(); learn.__dict__.update(self.ldict)
-        learn.cbs.items[:] = self.cbs
-        for cb,d in self.cb_dicts:
-            cb.__dict__.clear(); cb.__dict__.update(d)
-        if self.dls is not None:
-            dls,d = self.dls
-            dls.__dict__.clear(); dls.__dict__.update(d)
-        _set_rng_state(self.rng)
-        for dl,st in self.dl_rngs:
-            dl.rng = random.Random()
-            dl.rng.setstate(st)
-        for g,st in self.gens: g.set_state(st)
+        yield lambda: _set_autocast_state(self.autocast)
+        yield lambda: torch.set_default_dtype(self.dtype)
+        for st in self.mods: yield partial(_mod_restore, st)
+        yield partial(_set_global_hooks, self.hooks)
+        for t,c in self.tensors: yield partial(c.put, t)
+        for t,f in self.req: yield partial(t.requires_grad_, f)
+        for p,g in self.grads: yield partial(_put_grad, p, g)
+        yield self.opt
+        yield from self.scalers
+        def _learner():
+            learn.__dict__.clear(); learn.__dict__.update(self.ldict)
+            learn.cbs.items[:] = self.cbs
+        yield _learner
+        for cb,d in self.cb_dicts: yield partial(_set_dict, cb, d)
+        if self.dls is not None: yield partial(_set_dict, *self.dls)
+        for dl,d in self.dl_dicts: yield partial(_set_dict, dl, d)
+        yield self.deep.restore
+        yield lambda: _set_rng_state(self.rng)
+        for dl,st in self.dl_rngs: yield partial(_set_rng, dl, st)
+        for g,st in self.gens: yield partial(g.set_state, st)
+
+    def restore(self):
+        "Put `learn` back as it was when the snapshot was taken; a step that fails does not stop the others"
+        errs = []
+        with torch.no_grad():
+            for f in self._steps():
+                try: f()
+                except Exception as e: errs.append(e)
+        torch.set_grad_enabled(self.grad_mode)
+        if errs: raise RuntimeError(f"lr_find could not put back all of the learner's state ({len(errs)} step(s) failed; "
+                                    f"the first: {type(errs[0]).__name__}: {errs[0]})") from errs[0]
+
+def _put_grad(p, g):
+    if g is None: p.grad = None
+    elif p.grad is None or (p.grad.dtype,p.grad.shape,p.grad.stride(),p.grad.device)!=g.meta: p.grad = g.c.to(g.device, copy=True)
+    else: p.grad.copy_(g.c)
+
+def _set_rng(dl, st):
+    dl.rng = random.Random()
+    dl.rng.setstate(st)
 
 # %% ../nbs/03_snapshot.ipynb #9a2d624e
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ from fastai.callback.training import GradientAccumulation
 from fastai.distributed import DistributedTrainer
 import lrfind_ext
 from lrfind_ext.setups import allow_cpu_distrib
-from lrf_testutils import digits,capture,diff,nan_after,RaiseAt
+from lrf_testutils import digits,capture,diff,nan_after,RaiseAt,Log
 
 allow_cpu_distrib() # fastai's DistributedDL otherwise broadcasts through CUDA
 RANK = rank_distrib()
@@ -20,7 +20,7 @@ RANK = rank_distrib()
 class Spy(Callback):
     "What this process trained on: its model and loader types, each batch's first input and its local loss"
     order = 70
-    def __init__(self): self.rows = []
+    def __init__(self): self.rows = Log() # (a list subclass: lr_find keeps it by reference)
     def before_batch(self):
         self.rows.append(dict(model=type(self.learn.model).__name__, dl=type(self.learn.dl).__name__,
                               x0=float(self.xb[0].flatten()[:16].sum()), lr=self.opt.hypers[-1]['lr']))

@@ -35,10 +35,14 @@ def two_groups(m):
     "A splitter giving each Linear layer of a Sequential MLP its own parameter group"
     return [list(o.parameters()) for o in m if isinstance(o, nn.Linear)]
 
+class Log(list):
+    """A list that `lr_find`'s restore leaves alone: it restores callbacks' plain lists (of type `list` exactly) to their
+    contents before the run, and keeps other objects, a list subclass included, by reference"""
+
 class Counter(Callback):
-    "Counts the events of `fit` it sees, in a list that `lr_find`'s restore of callback attributes leaves alone"
+    "Counts the events of `fit` it sees, in a `Log`, which `lr_find`'s restore of callback attributes leaves alone"
     order = 0
-    def __init__(self): self.events = []
+    def __init__(self): self.events = Log()
     def before_fit(self): self.events.append('fit')
     def before_batch(self): self.events.append('batch')
     @property
@@ -103,10 +107,31 @@ def _generators(dls):
             if isinstance(g, torch.Generator): res.append(g.get_state().clone())
     return res
 
+def _hook_keys(o):
+    "The keys of every hook dict of module `o` (forward, backward, state-dict... hooks)"
+    return {k:list(v) for k,v in vars(o).items() if 'hooks' in k and isinstance(v, dict)}
+
+def global_hooks():
+    "The keys of torch's global module hook dicts"
+    import torch.nn.modules.module as M
+    return {k:list(v) for k,v in vars(M).items() if k.startswith('_global') and isinstance(v, dict)}
+
+def _plain(o, depth=0):
+    "`o` copied where it is plain data (numbers, strings, tensors, arrays, and containers of them); None elsewhere"
+    if depth>6: return None
+    if o is None or isinstance(o, (bool,int,float,str,bytes)): return o
+    if isinstance(o, torch.Tensor): return o.detach().clone()
+    if isinstance(o, np.ndarray): return o.copy()
+    if type(o) is dict: return {k:_plain(v, depth+1) for k,v in o.items()}
+    if type(o) in (list,tuple,set): return [_plain(v, depth+1) for v in o]
+    return None
+
 def capture(learn):
     "Everything `lr_find` must put back, copied"
     m = learn.model
     return dict(
+        hooks=[(n,_hook_keys(o)) for n,o in m.named_modules()], global_hooks=global_hooks(),
+        cb_values=[(type(cb).__name__,{k:_plain(v) for k,v in cb.__dict__.items()}) for cb in learn.cbs if not isinstance(cb, Recorder)],
         weights={k:v.detach().clone() for k,v in m.state_dict(keep_vars=True).items()},
         grads=[None if p.grad is None else p.grad.detach().clone() for p in m.parameters()],
         requires_grad=[p.requires_grad for p in m.parameters()],
@@ -124,6 +149,7 @@ def capture(learn):
 def _eq(a, b):
     "Exact equality of nested containers of tensors, arrays and plain values"
     if isinstance(a, torch.Tensor):
+        if a.is_sparse: return isinstance(b, torch.Tensor) and b.is_sparse and _eq(a.to_dense(), b.to_dense())
         return isinstance(b, torch.Tensor) and a.dtype==b.dtype and a.shape==b.shape and a.device==b.device and \
                bool(torch.equal(a, b) or (torch.isnan(a).any() and torch.equal(a.nan_to_num(), b.nan_to_num())))
     if isinstance(a, np.ndarray): return isinstance(b, np.ndarray) and np.array_equal(a, b)

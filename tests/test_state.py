@@ -282,3 +282,141 @@ def test_csv_logger_writes_nothing(tmp_path):
         learn.lr_find(show_plot=False)
         assert list(learn.cbs) == cbs and learn.csv_logger.learn is learn
     assert list(tmp_path.iterdir()) == []
+
+# ---- issue 11 (reliability): hooks, requires_grad, grads' dtype, callback state, train-only data ----
+
+def test_hooks_removed_when_the_run_raises():
+    "ActivationStats hooks the model in before_fit; a loss that raises skips its after_fit: the hook goes anyway"
+    from fastai.callback.hook import ActivationStats
+    learn = synth(cbs=ActivationStats())
+    def bad_loss(*a): raise RuntimeError('loss failed')
+    learn.loss_func = bad_loss
+    with learn.no_bar():
+        before = capture(learn)
+        with pytest.raises(RuntimeError, match='loss failed'): learn.lr_find(show_plot=False)
+        _check_restored(learn, before, 'error')
+    assert all(not o._forward_hooks for o in learn.model.modules())
+
+def test_every_kind_of_hook_restored():
+    "Module hooks of every kind (forward, pre, with kwargs, always called, backward, state-dict) and global ones"
+    import torch.nn.modules.module as M
+    class Hooker(Callback):
+        def before_fit(self):
+            m = self.learn.model
+            m.register_forward_hook(lambda *a: None)
+            m.register_forward_hook(lambda *a, **k: None, with_kwargs=True, always_call=True)
+            m.register_forward_pre_hook(lambda *a: None)
+            m.register_full_backward_hook(lambda *a: None)
+            m.register_full_backward_pre_hook(lambda *a: None)
+            m.register_state_dict_pre_hook(lambda *a: None)
+            m.register_load_state_dict_post_hook(lambda *a: None)
+            M.register_module_forward_hook(lambda *a: None)
+            M.register_module_forward_pre_hook(lambda *a: None)
+    learn = synth(cbs=Hooker())
+    with learn.no_bar():
+        before = capture(learn)
+        learn.lr_find(num_it=10, show_plot=False)
+        _check_restored(learn, before)
+    assert before['global_hooks'] == global_hooks() and all(not v for v in global_hooks().values())
+    assert M._global_is_full_backward_hook is None
+
+class _Freezer(Callback):
+    "Freezes the first parameter in before_fit, or calls learn.freeze() at batch 3"
+    def __init__(self, how): self.how = how
+    def before_fit(self):
+        if self.how=='param': next(self.learn.model.parameters()).requires_grad_(False)
+    def before_batch(self):
+        if self.how=='freeze' and self.iter==3: self.learn.freeze()
+
+@pytest.mark.parametrize('how', ['param', 'freeze'])
+def test_requires_grad_restored(how):
+    learn = _used(splitter=two_groups, extra_cbs=[_Freezer(how)])
+    with learn.no_bar():
+        before = capture(learn)
+        learn.lr_find(num_it=12, show_plot=False)
+        _check_restored(learn, before)
+    assert all(p.requires_grad for p in learn.model.parameters())
+
+def test_grads_keep_their_dtype():
+    "A callback that casts the model to float64: weights and gradients both come back float32, with their values"
+    class Double(Callback):
+        def before_fit(self): self.learn.model.double()
+    learn = synth(cbs=Double())
+    xb,yb = learn.dls.one_batch()
+    learn.loss_func(learn.model(xb), yb).backward() # gradients to keep
+    with learn.no_bar():
+        before = capture(learn)
+        learn.lr_find(num_it=10, show_plot=False)
+        _check_restored(learn, before)
+    assert all(p.dtype==torch.float32 and p.grad.dtype==torch.float32 for p in learn.model.parameters())
+
+class _Stateful(Callback):
+    "Callback state a run changes in place: a tensor, a list, a nested dict, a namespace, an array, a set, an L"
+    def __init__(self):
+        from types import SimpleNamespace
+        from fastcore.foundation import L
+        self.t,self.l,self.d,self.ns = torch.zeros(3),[1],{'a':[1], 'b':(torch.ones(2),[0])},SimpleNamespace(n=0, xs=[])
+        self.a,self.s,self.L = np.zeros(2),{1},L([1])
+    def after_batch(self):
+        self.t.add_(1); self.l.append(2); self.d['a'].append(3); self.d['b'][0].mul_(2); self.d['b'][1].append(1)
+        self.d['new'] = 1; self.ns.n += 1; self.ns.xs.append(1); self.a += 1; self.s.add(2); self.L.append(5)
+
+def test_callback_state_restored_deeply():
+    "What a callback changes in place, however deep in plain containers, comes back: the same objects, their old values"
+    cb = _Stateful()
+    objs = [cb.t, cb.l, cb.d, cb.d['a'], cb.d['b'][0], cb.ns, cb.ns.xs, cb.a, cb.s, cb.L]
+    learn = synth(cbs=cb)
+    with learn.no_bar():
+        before = capture(learn)
+        learn.lr_find(num_it=10, show_plot=False)
+        _check_restored(learn, before)
+    assert all(a is b for a,b in zip(objs, [cb.t, cb.l, cb.d, cb.d['a'], cb.d['b'][0], cb.ns, cb.ns.xs, cb.a, cb.s, cb.L]))
+    assert cb.t.tolist() == [0.,0.,0.] and cb.l == [1] and cb.d['a'] == [1] and 'new' not in cb.d
+    assert cb.d['b'][0].tolist() == [1.,1.] and cb.d['b'][1] == [0]
+    assert (cb.ns.n, cb.ns.xs, cb.a.tolist(), cb.s, list(cb.L)) == (0, [], [0.,0.], {1}, [1])
+
+def test_callback_state_keeps_learner_and_model():
+    "Deep restoring stops at what the snapshot restores itself: the learner, the model, the data, the optimizer"
+    class Refs(Callback):
+        def before_fit(self): self.refs = [self.learn, self.learn.model, self.learn.dls, self.learn.opt]
+    learn = synth(cbs=Refs())
+    cb = learn.cbs.filter(lambda o: isinstance(o, Refs))[0]
+    with learn.no_bar(), learn.no_logging(): learn.fit(1)
+    refs = list(cb.refs)
+    with learn.no_bar(): learn.lr_find(num_it=10, show_plot=False)
+    assert all(a is b for a,b in zip(cb.refs, refs))
+
+def test_run_only_callbacks_keep_their_state():
+    "Callbacks passed to lr_find(cbs=...) watch the run: their state is theirs, and they are gone after it"
+    class Spy(Callback):
+        order = 61
+        def __init__(self): self.lrs = []
+        def before_batch(self): self.lrs.append(self.opt.hypers[-1]['lr'])
+    learn,spy = synth(),Spy()
+    with learn.no_bar():
+        before = capture(learn)
+        res = learn.lr_find(num_it=10, show_plot=False, cbs=spy)
+        _check_restored(learn, before)
+    assert spy.lrs == res.curve.lrs.tolist() and spy not in learn.cbs
+
+def test_train_only_dataloaders():
+    "No validation set: fastai's fit fails on dls[1] after the first epoch; lr_find never validates, so it runs"
+    learn = synth(n_trn=3) # 3 batches: 30 steps are 10 epochs
+    learn.dls = DataLoaders(learn.dls.train)
+    with learn.no_bar():
+        before = capture(learn)
+        res = learn.lr_find(num_it=30, stop_div=False, show_plot=False)
+        _check_restored(learn, before)
+    assert len(res.curve) == 30 and res.curve.stop == 'num_it'
+    assert len(learn.dls.loaders) == 1
+
+def test_promises_name_real_tests():
+    "Every test the promises of nbs/03_snapshot.ipynb name exists (in tests/test_state.py unless the file is named)"
+    import json,re
+    root = Path(__file__).parent
+    cells = json.loads((root.parent/'nbs'/'03_snapshot.ipynb').read_text())['cells']
+    txt = next(''.join(c['source']) for c in cells if ''.join(c['source']).startswith('## The promises'))
+    refs = re.findall(r'`(?:(test_\w+\.py)::)?(test_\w+)(?:\[[^\]]*\])?`', txt)
+    assert len(refs) >= 25
+    for fn,name in refs:
+        assert f'def {name}(' in (root/(fn or 'test_state.py')).read_text(), (fn, name)
