@@ -6,7 +6,7 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/finder.html.md"""
 
 # %% ../nbs/05_finder.ipynb #8b0fe442
 from __future__ import annotations
-import contextlib,itertools,math,warnings
+import contextlib,math,sys,warnings
 import numpy as np,torch
 from fastcore.basics import patch,store_attr
 from fastcore.foundation import L
@@ -18,11 +18,12 @@ from .curve import *
 from .suggest import *
 import lrfind_ext.rules # registers the built-in rules
 from .snapshot import *
-from .snapshot import _loaders,_dl_generators,_rngs_kept
+from .snapshot import _loaders,_rngs_kept
 from .result import *
+from .checks import check_args,check_div,check_int,check_valid,valid_batches
 
 # %% auto #0
-__all__ = ['default_suggest', 'fastai_lr_find', 'ext_lr_find', 'valid_sample', 'LRFindCallback']
+__all__ = ['default_suggest', 'fastai_lr_find', 'ext_lr_find', 'valid_sample', 'max_skipped', 'LRFindCallback']
 
 # %% ../nbs/05_finder.ipynb #0b00351f
 def _world()->int:
@@ -36,41 +37,36 @@ def _reduce_sum(t):
     torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.SUM)
     return t
 
-# %% ../nbs/05_finder.ipynb #25542f6f
-def _check_valid(learn, valid):
-    "Raise unless `valid` is None, a positive number of validation batches `learn` has, or an iterable of batches"
-    if valid is None: return
-    if isinstance(valid, bool) or isinstance(valid, (float,str,bytes)):
-        raise TypeError(f"valid must be a number of batches, a DataLoader or a list of batches, got {valid!r}")
-    if isinstance(valid, (int,np.integer)):
-        if valid<1: raise ValueError(f"valid must be a positive number of batches, got {valid}")
-        if len(_loaders(learn.dls))<2 or len(learn.dls.valid)==0:
-            raise ValueError(f"valid={valid} scores on batches of learn.dls.valid, but the learner has no validation data: "
-                             "pass the batches themselves (a DataLoader or a list)")
-    elif not hasattr(valid, '__iter__'):
-        raise TypeError(f"valid must be a number of batches, a DataLoader or a list of batches, got {type(valid).__name__}")
-
 # %% ../nbs/05_finder.ipynb #508c8db8
 def valid_sample(
     learn:Learner,
     valid, # A number of batches of `learn.dls.valid`, or the batches themselves (a DataLoader, a list)
 )->list:
     "The batches `lr_find(valid=...)` scores every step on, as `(xb,yb)` pairs on the model's device, no RNG moved"
-    _check_valid(learn, valid)
-    if isinstance(valid, (int,np.integer)):
-        dl,n = learn.dls.valid,int(valid)
-        if n>len(dl): warnings.warn(f"valid={n}, but learn.dls.valid has {len(dl)} batches: scoring on all of them")
-    else: dl,n = valid,None
-    with _rngs_kept(dl): bs = list(itertools.islice(dl, n))
-    if not bs: raise ValueError("valid gave no batches to score on")
     res = []
-    for b in bs:
+    for b in valid_batches(learn, valid): # (checked: see [argument checks](checks.html))
         b = learn._set_device(tuple(b))
         i = getattr(learn.dls, 'n_inp', 1 if len(b)==1 else len(b)-1)
         res.append((b[:i],b[i:]))
     return res
 
 # %% ../nbs/05_finder.ipynb #dcb73511
+def max_skipped(num_it:int)->int:
+    "Most steps a run may skip (a gradient scaler's overflow, a `CancelStepException`) before it stops: `max(64, num_it)`"
+    return max(64, num_it) # 64 halvings take a scale of 2**40 to 2**-24
+
+def _raised_by(tb, me=None)->str|None:
+    "Class name of the last callback in traceback `tb` (the one that raised), other than `me`"
+    res = None
+    while tb is not None:
+        o = tb.tb_frame.f_locals.get('self')
+        if isinstance(o, Callback) and o is not me: res = type(o).__name__
+        tb = tb.tb_next
+    return res
+
+def _no_validation(*args, **kwargs):
+    "lr_find never validates; with train-only `DataLoaders` fastai's validation step would fail on `dls[1]`"
+
 class LRFindCallback(Callback):
     "Grow the learning rate exponentially and record one point per optimizer step until `num_it` or divergence"
     order,run_valid = 60,False
@@ -83,14 +79,17 @@ class LRFindCallback(Callback):
         beta:float=0.98, # Weight of fastai's smoothing
         group:int=-1, # Parameter group whose learning rate is recorded
         valid=None, # Score each step on a fixed validation sample: a number of batches of `dls.valid`, or batches
-    ): store_attr()
+    ):
+        store_attr()
+        self.num_it,self.div = check_int(num_it, 'num_it', lo=1),check_div(div)
 
     @property
     def name(self): return 'lr_finder' # fastai's name: callbacks that check `hasattr(learn, 'lr_finder')` stand aside
 
     def before_fit(self):
-        self.rec,self.n_pts,self.best,self.stop = ([],[],[]),0,math.inf,'data'
-        self.ema,self.halt,self.n_skip,self.n_batch = torch.tensor(0.),False,0,0
+        self.rec,self.n_pts,self.best,self.stop,self.stopped_by = ([],[],[]),0,math.inf,'data',None
+        self.ema,self.halt,self.n_skip,self.n_batch,self.lr_moved = torch.tensor(0.),False,0,0,False
+        if len(_loaders(self.dls))<2: self.learn._do_epoch_validate = _no_validation # train-only data: fastai would index dls[1]
         self._reset_acc()
         self.world = _world()
         pl = self.opt.param_lists[self.group]
@@ -163,24 +162,28 @@ class LRFindCallback(Callback):
         self._reset_acc()
         if loss is None:
             self.n_skip += 1
+            if self.n_skip>=max_skipped(self.num_it): self.stop,self.halt = 'skipped',True
             return
+        lr = self.opt.hypers[self.group]['lr']
+        if not self.lr_moved and not math.isclose(lr, self._lrs(self.n_pts)[self.group], rel_tol=1e-9):
+            self.lr_moved = True
+            warnings.warn(f"Another callback changed the learning rate during lr_find (step {self.n_pts}: {lr:.2e} instead of "
+                          f"{self._lrs(self.n_pts)[self.group]:.2e}): the curve records the learning rates used, not the schedule's")
         self.ema = torch.lerp(loss, self.ema, self.beta)
         self.n_pts += 1
         sm = (self.ema/(1-self.beta**self.n_pts)).item()
-        for l,v in zip(self.rec, (self.opt.hypers[self.group]['lr'], loss.item(), sm)): l.append(v)
-        if self.stop_div and not math.isfinite(sm): self.stop = 'nonfinite'
-        elif self.stop_div and self._diverged(sm): self.stop = 'diverged'
-        elif self.n_pts>=self.num_it: self.stop = 'num_it'
+        for l,v in zip(self.rec, (lr, loss.item(), sm)): l.append(v)
+        why = div_stop(sm, self.best, self.div) if self.stop_div else None # the curve's rule (`LRCurve.cut_at_divergence`)
+        self.stop = why or ('num_it' if self.n_pts>=self.num_it else 'data')
         self.best = min(self.best, sm)
         self.halt = self.stop!='data'
 
-    def _diverged(self, sm):
-        "fastai's rule, `sm > div*best`, made sensible for losses that go negative"
-        b = self.best
-        return sm > self.div*b if b>0 else sm > b+(self.div-1)*abs(b)
-
     def after_batch(self):
         if self.halt: raise CancelFitException()
+
+    def after_cancel_fit(self):
+        "Another callback ended the fit (`CancelFitException`): say so, and which, rather than 'ran out of batches'"
+        if not getattr(self, 'halt', False): self.stop,self.stopped_by = 'cancelled',_raised_by(sys.exc_info()[2], self)
 
     def before_validate(self): raise CancelValidException()
 
@@ -188,6 +191,7 @@ class LRFindCallback(Callback):
         "What the run was, for the curve's `meta`: mode, batches, skipped steps, processes"
         res = dict(mode='train' if self.valid is None else 'valid', batches=getattr(self, 'n_batch', 0),
                    skipped=getattr(self, 'n_skip', 0), world_size=getattr(self, 'world', 1))
+        if getattr(self, 'stopped_by', None): res['stopped_by'] = self.stopped_by
         if getattr(self, 'vbs', None) is not None:
             res.update(valid_batches=len(self.vbs), valid_items=getattr(self, 'valid_items', None)) # items: all processes'
         return res
@@ -197,50 +201,6 @@ class LRFindCallback(Callback):
         lrs,losses,sm = self.rec if hasattr(self, 'rec') else ([],[],[])
         return LRCurve(lrs, losses, sm, num_it=self.num_it, stop=self.stop if hasattr(self, 'stop') else 'data',
                        beta=self.beta, **kwargs)
-
-# %% ../nbs/05_finder.ipynb #13f032c0
-def _n_groups(learn):
-    "Number of parameter groups the optimizer has, or will have"
-    if learn.opt is not None: return len(learn.opt.param_lists)
-    ps = L(learn.splitter(learn.model))
-    return len(ps) if len(ps) and isinstance(ps[0], (L,list)) else 1
-
-def _group_lrs(lr, n, what):
-    "`lr` (a number, list or slice) as one learning rate per parameter group, checked"
-    if isinstance(lr, slice):
-        if lr.stop is None: raise ValueError(f"{what}={lr} needs a stop value")
-        lr = ([lr.start*(lr.stop/lr.start)**(i/(n-1)) for i in range(n)] if n>1 else [lr.stop]) if lr.start \
-             else [lr.stop/10]*(n-1)+[lr.stop]
-    try: lrs = [float(o) for o in (lr.tolist() if hasattr(lr, 'tolist') else lr)] if np.ndim(lr) else [float(lr)]
-    except (TypeError,ValueError): raise TypeError(f"{what} must be a number, a list of numbers or a slice, got {lr!r}") from None
-    if len(lrs)==1: lrs = lrs*n
-    if len(lrs)!=n:
-        raise ValueError(f"{what} gives {len(lrs)} learning rates but the optimizer has {n} parameter groups")
-    if not all(math.isfinite(o) and o>0 for o in lrs): raise ValueError(f"{what} must be finite and positive, got {lr!r}")
-    return lrs
-
-def _check_skip(v, what, none_ok=False):
-    "Raise unless `v` is a non-negative integer (or None where allowed)"
-    if v is None and none_ok: return
-    if isinstance(v, bool) or not isinstance(v, (int,np.integer)) or v<0:
-        raise ValueError(f"{what} must be a non-negative integer{' or None' if none_ok else ''}, got {v!r}")
-
-def _check_args(learn, start_lr, end_lr, num_it, group, skip_start=None, skip_end=5):
-    "Validate `lr_find`'s arguments before training"
-    _check_skip(skip_start, 'skip_start', none_ok=True)
-    _check_skip(skip_end, 'skip_end')
-    n = _n_groups(learn)
-    starts,ends = _group_lrs(start_lr, n, 'start_lr'),_group_lrs(end_lr, n, 'end_lr')
-    bad = [i for i,(s,e) in enumerate(zip(starts,ends)) if s>=e]
-    if bad: raise ValueError(f"start_lr must be below end_lr, got start_lr={start_lr} and end_lr={end_lr}: "
-                             "the learning rate grows from start_lr to end_lr")
-    if isinstance(num_it, bool) or not isinstance(num_it, (int,np.integer)) or num_it<1:
-        raise ValueError(f"num_it must be a positive integer, got {num_it!r}")
-    if num_it<6:
-        warnings.warn(f"num_it={num_it} is too few steps: lr_find runs 6, as fastai does")
-        num_it = 6
-    if not -n<=group<n: raise ValueError(f"group={group} is not a parameter group: the optimizer has {n}")
-    return starts,ends,int(num_it)
 
 # %% ../nbs/05_finder.ipynb #b2219dd1
 def _is(o, name): return name in {c.__name__ for c in type(o).__mro__}
@@ -258,8 +218,7 @@ def _n_epoch(learn, num_it):
         if _is(cb, 'GradientAccumulation'):
             bs = getattr(dl, 'bs', None) or 1
             per_step = max(1, math.ceil(cb.n_acc/bs))
-    extra = num_it//4 if any(_is(cb, 'MixedPrecision') for cb in learn.cbs) else 0
-    return (num_it*per_step+extra)//n_dl + 1
+    return (num_it+max_skipped(num_it))*per_step//n_dl + 1
 
 # %% ../nbs/05_finder.ipynb #27d1ea37
 def _to_recorder(learn, crv, res=None):
@@ -292,30 +251,32 @@ def lr_find(self:Learner,
     skip_start:int|None=None, # Points the suggesters skip at the start (fastai's `num_it//10` if None)
     skip_end:int=5, # Points the suggesters skip at the end
     valid=None, # Score each step on a fixed validation sample: a number of batches of `dls.valid`, or the batches
+    cbs=None, # Callbacks for this run only, as `fit`'s: lr_find leaves their own state as the run made it
 )->LRFindResult:
     "Run fastai's learning-rate range test, restore the learner exactly, and suggest learning rates"
-    sgs = suggesters.resolve(suggest_funcs)
-    starts,ends,num_it = _check_args(self, start_lr, end_lr, num_it, group, skip_start, skip_end)
-    _check_valid(self, valid)
+    a = check_args(self, start_lr, end_lr, num_it, stop_div, show_plot, suggest_funcs, group=group, div=div,
+                   skip_start=skip_start, skip_end=skip_end, valid=valid, cbs=cbs) # before anything moves
     beta = getattr(getattr(getattr(self, 'recorder', None), 'smooth_loss', None), 'beta', 0.98)
-    cb = LRFindCallback(starts, ends, num_it, stop_div, div=div, beta=beta, group=group, valid=valid)
-    n_epoch,snap = _n_epoch(self, num_it),Snapshot(self)
+    cb = LRFindCallback(a.starts, a.ends, a.num_it, a.stop_div, div=a.div, beta=beta, group=a.group, valid=a.valid)
+    n_epoch,snap = _n_epoch(self, a.num_it),Snapshot(self)
     try:
         with self.no_logging(), self.removed_cbs([o for o in self.cbs if type(o).__name__ in _no_lr_find_cbs]):
-            self.fit(n_epoch, cbs=cb)
+            self.fit(n_epoch, cbs=[cb, *a.cbs])
     except BaseException as e:
         cb.stop = 'interrupted' if isinstance(e, KeyboardInterrupt) else 'error'
         raise
     finally:
-        snap.restore()
-        meta = dict(start_lr=starts[group], end_lr=ends[group], group=group, n_groups=len(starts), **cb.run_meta())
-        crv = cb.curve(skip_start=skip_start, skip_end=skip_end, meta=meta)
-        _to_recorder(self, crv)
-    try: res = lr_result(crv, [sg(crv) for sg in sgs])
+        try: snap.restore()
+        finally:
+            g = a.group
+            meta = dict(start_lr=a.starts[g], end_lr=a.ends[g], group=g, n_groups=len(a.starts), **cb.run_meta())
+            crv = cb.curve(skip_start=a.skip_start, skip_end=a.skip_end, meta=meta)
+            _to_recorder(self, crv)
+    try: res = lr_result(crv, [sg(crv) for sg in a.sgs])
     except CurveError as e:
         raise CurveError(f"{e}\nThe curve is in learn.recorder.lr_curve.") from None
     _to_recorder(self, crv, res)
-    if show_plot and rank_distrib()==0: res.plot()
+    if a.show_plot and rank_distrib()==0: res.plot()
     return res
 
 ext_lr_find = Learner.lr_find

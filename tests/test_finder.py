@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np,pytest,torch
 import matplotlib.pyplot as plt
 from fastai.basics import Learner,tensor,L,range_of,set_seed
-from fastai.callback.core import Callback
+from fastai.callback.core import Callback,CancelFitException
 from fastai.callback.schedule import valley,slide,minimum,steep,SuggestionMethod,LRFinder,SchedExp
 from fastcore.test import test_eq as _test_eq # (imported as test_eq, pytest would collect it)
 import lrfind_ext
@@ -16,7 +16,7 @@ from lrfind_ext.curve import LRCurve,smooth_losses,CurveError
 from lrfind_ext.suggest import suggesters,Suggestion
 from lrfind_ext.finder import fastai_lr_find
 from lrfind_ext.result import lr_result,LRFindResult
-from lrf_testutils import synth,digits,two_groups,Counter,RaiseAt
+from lrf_testutils import synth,digits,two_groups,Counter,RaiseAt,Log
 
 pytestmark = pytest.mark.filterwarnings('ignore::DeprecationWarning')
 
@@ -142,9 +142,9 @@ from fastai.test_utils import synth_learner
 # ---- during the run: progress bar, no logging ----
 
 class BarSpy(Callback):
-    "Notes whether fastai's progress bar is running during the batches (in a list the restore leaves alone)"
+    "Notes whether fastai's progress bar is running during the batches (in a `Log`, which the restore leaves alone)"
     order = 70
-    def __init__(self): self.seen = []
+    def __init__(self): self.seen = Log()
     def after_pred(self): self.seen.append(hasattr(self.learn, 'progress') and getattr(self.learn.progress, 'pbar', None) is not None)
 
 def test_progress_bar_and_no_log_line(capsys):
@@ -193,7 +193,7 @@ def test_schedule(start, end, num_it):
 class HyperSpy(Callback):
     "Records the learning rate of every parameter group at each batch"
     order = 61
-    def __init__(self): self.lrs = []
+    def __init__(self): self.lrs = Log()
     def before_batch(self): self.lrs.append([h['lr'] for h in self.opt.hypers])
 
 @pytest.mark.parametrize('group', [0, 1, -1])
@@ -327,3 +327,70 @@ def test_fastai_callbacks_stand_aside(cb, tmp_path):
     assert len(res.curve) > 10 and seen and all(seen)
     assert not hasattr(learn, 'lr_finder') and list(tmp_path.rglob('*')) == []
     assert learn.cbs.filter(lambda o: isinstance(o, cls))[0].run
+
+# ---- issue 11 (reliability): the stop reason, the result's namedtuple methods, numpy arguments ----
+
+class CancelAt(Callback):
+    "Ends the fit (fastai's CancelFitException) at the `at`-th batch"
+    def __init__(self, at): self.at,self.n = at,0
+    def after_batch(self):
+        self.n += 1
+        if self.n==self.at: raise CancelFitException()
+
+def test_cancelled_by_another_callback():
+    learn = synth(cbs=CancelAt(8))
+    with learn.no_bar(): res = learn.lr_find(show_plot=False)
+    c = res.curve
+    assert c.stop == 'cancelled' and len(c) == 8 and c.meta['stopped_by'] == 'CancelAt'
+    assert 'stopped by a callback (CancelAt)' in res._stop_txt() and 'CancelAt' in repr(c)
+
+def test_terminate_on_nan_is_a_stop_reason():
+    from fastai.callback.tracker import TerminateOnNaNCallback
+    from lrf_testutils import nan_after
+    learn = synth(cbs=TerminateOnNaNCallback())
+    learn.loss_func = nan_after(learn.loss_func, 12)
+    with learn.no_bar(): res = learn.lr_find(show_plot=False, stop_div=False)
+    assert res.curve.stop == 'cancelled' and res.curve.meta['stopped_by'] == 'TerminateOnNaNCallback'
+    assert 'ran out of batches' not in res._stop_txt()
+
+def test_cancelled_before_the_first_step_says_so():
+    class CancelFit(Callback):
+        def before_fit(self): raise CancelFitException()
+    learn = synth(cbs=CancelFit())
+    with learn.no_bar(), pytest.raises(CurveError, match=r'stopped by a callback \(CancelFit\)'): learn.lr_find(show_plot=False)
+
+def test_replace_keeps_curve_and_says_what_changed(diverged):
+    _,res = diverged
+    r2 = res._replace(valley=1e-3)
+    assert r2.valley == 1e-3 and r2.curve is res.curve and r2._fields == res._fields
+    s = r2.suggestions['valley']
+    assert s.lr == 1e-3 and 'replaced' in s.note and f"{res.valley:.2e}" in s.note
+    assert s.loss == pytest.approx(res.curve.loss_at(1e-3, reads=s.reads))
+    assert r2.suggestions['minimum'] == res.suggestions['minimum'] # the others unchanged
+    assert 'replaced' in r2.table() and 'replaced' in r2._repr_html_() and r2.plot() is not None
+    assert pickle.loads(pickle.dumps(r2)).suggestions == r2.suggestions
+    with pytest.raises(TypeError, match='valley'): res._replace(valley='fast')
+
+def test_make_works_without_curve(diverged):
+    _,res = diverged
+    r2 = type(res)._make(list(res))
+    assert tuple(r2) == tuple(res) and r2.curve is None
+    assert list(r2.suggestions) == list(res._fields) and r2.suggestions['valley'].lr == res.valley
+    assert r2.table().splitlines()[1].split()[0] == res._fields[0] and '<table>' in r2._repr_html_()
+    with pytest.raises(ValueError, match='no curve'): r2.plot()
+
+def test_numpy_arguments_save(tmp_path):
+    "numpy scalars as arguments become Python numbers in the curve's meta, which saves to JSON"
+    learn = synth()
+    with learn.no_bar(): res = learn.lr_find(show_plot=False, group=np.int64(0), start_lr=np.float32(1e-6), num_it=np.int64(20))
+    m = res.curve.meta
+    assert type(m['group']) is int and type(m['start_lr']) is float and type(res.curve.num_it) is int
+    c2 = LRCurve.load(res.curve.save(tmp_path/'c.json'))
+    assert c2.meta == m
+
+def test_save_numpy_and_tensor_meta(tmp_path):
+    crv = LRCurve(np.geomspace(1e-5, 1, 8), np.linspace(2, 1, 8),
+                  meta=dict(a=np.int64(3), b=np.float32(.5), c=torch.tensor(2.), d=np.arange(2), e=(np.bool_(True),)))
+    c2 = LRCurve.load(crv.save(tmp_path/'c.json'))
+    assert c2.meta == dict(a=3, b=.5, c=2., d=[0, 1], e=[True])
+    with pytest.raises(TypeError, match=r"meta\['f'\]"): LRCurve([1e-3], [1.], meta=dict(f=object())).save(tmp_path/'x.json')

@@ -28,9 +28,9 @@ def sched(k, n, start=1e-7, end=10.): return start*(end/start)**(k/n)
 
 class Events(Callback):
     """Per batch: each group's learning rate, the loss and batch size, whether the step was taken, skipped (or neither:
-    an accumulated micro-batch), module flags, autocast. In a list that lr_find's restore leaves alone."""
+    an accumulated micro-batch), module flags, autocast. In a `Log`, which lr_find's restore leaves alone."""
     order = 61
-    def __init__(self): self.rows = []
+    def __init__(self): self.rows = Log()
     def before_batch(self):
         self.rows.append(dict(lrs=[h['lr'] for h in self.opt.hypers], step=None,
                               flags=[m.training for m in self.learn.model.modules()]))
@@ -127,7 +127,7 @@ def _scaler_state(s): return {k:(v.clone() if isinstance(v, torch.Tensor) else v
 
 class Peek(Callback):
     "The scale and growth tracker of `holder.scaler` at the end of each fit"
-    def __init__(self, holder): self.holder,self.seen = holder,[]
+    def __init__(self, holder): self.holder,self.seen = holder,Log()
     def after_fit(self): self.seen.append((self.holder.scaler.get_scale(), int(self.holder.scaler._growth_tracker)))
 
 @pytest.mark.parametrize('used', [False, True])
@@ -237,7 +237,7 @@ class KeepBNEval(Callback):
 class Score(Callback):
     "Scores the model on `batches` after each optimizer step, independently of lr_find (eval mode, flags put back)"
     order = 70
-    def __init__(self, batches): self.batches,self.scores = batches,[]
+    def __init__(self, batches): self.batches,self.scores = batches,Log()
     @torch.no_grad()
     def after_step(self):
         m = self.learn.model
@@ -403,3 +403,32 @@ def test_ddp_one_process_raises_none_hangs(tmp_path):
     r,secs = _torchrun(tmp_path, 'raise', timeout=180)
     assert r.returncode != 0 and 'process 1 failed' in r.stderr
     assert secs < 90, f'took {secs:.0f}s'
+
+# ---- issue 11 (reliability): many skipped steps ----
+
+def test_many_skipped_steps_still_reach_num_it():
+    "A scale of 2**40 overflows float16 for some 25 steps: the run goes on until it has num_it points"
+    learn = digits(cbs=[CPUMixedPrecision(init_scale=2.**40)])
+    res = _run(learn, num_it=20, stop_div=False)
+    c = res.curve
+    assert len(c) == 20 and c.stop == 'num_it' and c.meta['skipped'] > 20
+    assert c.lrs.tolist() == [sched(k, 20) for k in range(20)]
+
+def test_skipped_steps_are_bounded():
+    "A run whose every step is skipped ends, after a bounded number of them, and says why"
+    from fastai.callback.core import CancelStepException
+    class SkipAll(Callback):
+        def before_step(self): raise CancelStepException()
+    learn = digits(cbs=SkipAll())
+    with learn.no_bar(), pytest.raises(Exception, match='skipped'): learn.lr_find(num_it=20, show_plot=False)
+    c = learn.recorder.lr_curve
+    assert c.stop == 'skipped' and len(c) == 0 and c.meta['skipped'] == lrfind_ext.finder.max_skipped(20)
+    assert 'skipped' in c.stops[c.stop]
+
+# ---- the GPU check script: prepared here, run where there is a GPU ----
+
+def test_gpu_check_script_without_cuda():
+    "bench/gpu_check.py imports without CUDA and, without a GPU, says so and exits with status 2"
+    if torch.cuda.is_available(): pytest.skip('a GPU is here: run bench/gpu_check.py itself')
+    r = subprocess.run([sys.executable, str(ROOT/'bench'/'gpu_check.py'), '--no-write'], capture_output=True, text=True, cwd=ROOT/'bench')
+    assert r.returncode == 2 and 'No CUDA device here' in r.stderr and '--cpu-dry-run' in r.stderr

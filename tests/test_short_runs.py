@@ -119,6 +119,18 @@ BAD = {
     'skip-end-float': (dict(skip_end=2.5), 'non-negative'),
     'unknown-rule': (dict(suggest_funcs=('valley', 'steap')), "Did you mean 'steep'"),
     'clashing-rules': (dict(suggest_funcs=('valley', 'valley')), 'both be called'),
+    # issue 11: each of these trained before failing, or ran with a silently changed meaning
+    'div-nan': (dict(div=math.nan), r'div must be a finite number above 1, got nan'),
+    'div-zero': (dict(div=0), r'div must be a finite number above 1, got 0'),
+    'div-negative': (dict(div=-1), r'div must be a finite number above 1, got -1'),
+    'div-string': (dict(div='4'), r"div must be a finite number above 1, got '4'"),
+    'group-float': (dict(group=0.5), r'group must be an integer .*got 0.5'),
+    'group-none': (dict(group=None), r'group must be an integer .*got None'),
+    'start-string': (dict(start_lr='1e-7'), r"start_lr must be a number.*got '1e-7'"),
+    'end-bool': (dict(end_lr=True), r'end_lr must be a number.*got True'),
+    'slice-of-strings': (dict(end_lr=slice('a', 'b')), r'end_lr must be a number'),
+    'suggest-funcs-int': (dict(suggest_funcs=5), r"suggest_funcs must be a name, a function, 'all' or a list of them, got 5"),
+    'schedule-overflow': (dict(start_lr=1e-310, end_lr=10), r'start_lr=1e-310.*overflow'),
 }
 
 @pytest.mark.parametrize('case', list(BAD))
@@ -133,6 +145,42 @@ def test_bad_arguments_fail_before_training(case):
         assert diff(before, capture(learn)) == [] # weights, optimizer, RNGs (global and the dataloaders') untouched
     assert cnt.events == [] # not even before_fit
     assert not hasattr(learn.recorder, 'lr_curve')
+
+def test_valid_one_batch_fails_before_training():
+    "valid=dls.valid.one_batch() is one (xb, yb) pair, not a list of batches: said so before training"
+    learn = digits()
+    cnt = Counter()
+    learn.add_cb(cnt)
+    b = learn.dls.valid.one_batch()
+    with learn.no_bar():
+        before = capture(learn)
+        with pytest.raises(TypeError, match=r'valid looks like one batch.*valid=\[batch\]'):
+            learn.lr_find(show_plot=False, valid=b)
+        assert diff(before, capture(learn)) == []
+    assert cnt.events == []
+
+# ---- one divergence rule: lr_find's and the curve's ----
+
+@pytest.mark.parametrize('shift', [0., -3., -50.])
+def test_cut_at_divergence_agrees_with_lr_find(shift):
+    "A full run cut where lr_find would have stopped is the run that stopped there, also when the loss is negative"
+    def mk():
+        learn = synth(seed=5)
+        f = learn.loss_func
+        learn.loss_func = lambda p, *y: f(p, *y)+shift
+        return learn
+    with mk().no_bar() as learn: full = learn.lr_find(show_plot=False, stop_div=False).curve
+    with mk().no_bar() as learn: stopped = learn.lr_find(show_plot=False).curve
+    cut = full.cut_at_divergence()
+    assert stopped.stop == cut.stop == 'diverged' and len(stopped) < 100
+    assert cut.lrs.tolist() == stopped.lrs.tolist() and cut.smooth.tolist() == stopped.smooth.tolist()
+
+def test_cut_at_divergence_negative_losses_not_cut():
+    "Losses that fall through zero and rise less than (div-1) times the best's size have not diverged"
+    lrs = np.geomspace(1e-5, 1, 40)
+    crv = LRCurve(lrs, smooth=np.r_[np.linspace(1, -2, 30), np.linspace(-2, 0.5, 10)])
+    assert crv.cut_at_divergence() is crv
+    assert len(crv.cut_at_divergence(div=1.5)) < 40
 
 # ---- the window suggesters read, on any curve ----
 
