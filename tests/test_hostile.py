@@ -1,0 +1,610 @@
+"""A hostile but fair pass over every public function and every promise of the docs: bad inputs, odd learners, runs
+that end every way, callbacks that change everything, data that is not what it claims. Organised by what the attacks
+target; each attack is one test case (a parametrized case counts once): 148 in all.
+
+- arguments of `lr_find` (60): each bad value fails with a clear error naming the argument and what was given, before
+  any training (no callback event, nothing moved); values that are fine in another type (numpy, tensors) are taken,
+  as plain Python values.
+- the restore (30): a callback changes the model, optimizer, data, hooks, classes, global torch state...; the run
+  raises at every stage, a rule or the plot or the restore itself fails; everything comes back.
+- the registry and what rules return (13)
+- the result (10)
+- the curve: construction, window, slicing, save/load, reading, the divergence rule (25)
+- the setups: mixed precision, accumulation, groups, validation mode, train-only data (10)
+
+Run against the code as it was before issue 11, 69 of them fail (some only because they use the new `cbs` argument
+or the new messages). Run after the issue's own fixes, 16 found defects, fixed since: `div=True` refused with the
+wrong exception type; another callback moving the learning rate went unnoticed (now a warning, and a curve whose
+learning rates go down has no window); a module's class changed in place and a DataLoader's attributes (`bs`) were
+not put back; a rule could write into the curve's arrays, which also aliased the caller's; a result pickled after
+`_replace` forgot the rule's own value; `LRCurve` flattened 2-d input and took `beta='x'`, `num_it=-1` or `10.7`,
+`skip_start=True`; `loss_at(0)` gave NaN silently; `read('zerolag')` failed on a 1-point curve; `smooth_losses(beta=1)`
+gave inf; `loglr_smooth` took unsorted positions, `h<=0` and mismatched lengths."""
+import copy,dataclasses,json,math,pickle,random,types,warnings
+from collections import deque,OrderedDict
+import numpy as np,pytest,torch
+from torch import nn
+from hypothesis import given,settings,strategies as st,HealthCheck
+from fastai.basics import Learner,DataLoaders,MSELossFlat,Callback,L
+from fastai.callback.core import CancelFitException,CancelStepException,CancelBatchException
+from fastai.callback.training import GradientAccumulation
+from fastai.optimizer import OptimWrapper
+import lrfind_ext
+from lrfind_ext.curve import LRCurve,CurveError,synth_curve,smooth_losses,loglr_smooth,div_stop,check_div
+from lrfind_ext.suggest import suggesters,Suggestion,SuggestError,UnknownSuggester,suggest_lrs
+from lrfind_ext.result import lr_result
+from lrfind_ext.snapshot import Snapshot
+import lrfind_ext.snapshot as snapshot
+from lrfind_ext.setups import CPUMixedPrecision
+from lrf_testutils import *
+
+pytestmark = pytest.mark.filterwarnings('ignore::UserWarning', 'ignore::DeprecationWarning')
+
+def _run(learn, **kw):
+    with learn.no_bar(): return learn.lr_find(**{'show_plot':False, 'num_it':12, **kw})
+
+def _restored(learn, f, exc=None):
+    "Run `f(learn)` (expecting `exc`, if any) inside no_bar; assert everything came back; return f's result"
+    with learn.no_bar():
+        before = capture(learn)
+        if exc is None: res = f(learn)
+        else:
+            with pytest.raises(exc): f(learn)
+            res = None
+        assert diff(before, capture(learn)) == []
+    return res
+
+def two_group_synth(**kw):
+    "fastai's synthetic regression learner with its two parameters in two groups"
+    return synth(splitter=lambda m: [[m.a], [m.b]], **kw)
+
+# ---- arguments of lr_find: a clear error, naming the argument, before any training ----
+
+class _B: pass
+BAD_ARGS = {
+    'start-none': (dict(start_lr=None), TypeError, r'start_lr must be a number.*got None'),
+    'start-empty-list': (dict(start_lr=[]), TypeError, r'start_lr must be a number.*got \[\]'),
+    'start-nested-list': (dict(start_lr=[[1e-7, 1e-6]]), TypeError, r'start_lr must be a number'),
+    'start-2d-array': (dict(start_lr=np.full((1,2), 1e-7)), TypeError, r'start_lr must be a number'),
+    'start-tensor-3-for-2-groups': (dict(start_lr=torch.tensor([1e-7, 1e-6, 1e-5])), ValueError, '3 learning rates but the optimizer has 2'),
+    'end-complex': (dict(end_lr=1+1j), TypeError, r'end_lr must be a number'),
+    'end-object': (dict(end_lr=_B()), TypeError, r'end_lr must be a number'),
+    'slice-bad-start': (dict(start_lr=slice('x', 1e-5)), TypeError, r'start_lr must be a number'),
+    'slice-bad-stop': (dict(end_lr=slice(1e-3, [1.])), TypeError, r'end_lr must be a number'),
+    'end-overflows-to-inf': (dict(end_lr=1e309), ValueError, r'end_lr must be finite and positive'),
+    'start-nan-in-list': (dict(start_lr=[1e-7, math.nan]), ValueError, r'start_lr must be finite and positive'),
+    'start-negative-zero': (dict(start_lr=-0.), ValueError, r'start_lr must be finite and positive'),
+    'start-subnormal': (dict(start_lr=5e-324), ValueError, r'overflows a float'),
+    'span-overflows': (dict(start_lr=1e-300, end_lr=1e10), ValueError, r'overflows a float'),
+    'num_it-negative': (dict(num_it=-5), ValueError, r'num_it must be a positive integer, got -5'),
+    'num_it-string': (dict(num_it='100'), ValueError, r"num_it must be a positive integer, got '100'"),
+    'num_it-numpy-float': (dict(num_it=np.float64(100)), ValueError, r'num_it must be a positive integer'),
+    'num_it-none': (dict(num_it=None), ValueError, r'num_it must be a positive integer, got None'),
+    'stop_div-string': (dict(stop_div='no'), TypeError, r"stop_div must be True or False, got 'no'"),
+    'stop_div-none': (dict(stop_div=None), TypeError, r'stop_div must be True or False, got None'),
+    'stop_div-2': (dict(stop_div=2), TypeError, r'stop_div must be True or False, got 2'),
+    'show_plot-string': (dict(show_plot='yes'), TypeError, r"show_plot must be True or False"),
+    'div-bool': (dict(div=True), TypeError, r'div must be a finite number above 1, got True'),
+    'div-one': (dict(div=1), ValueError, r'div must be a finite number above 1, got 1'),
+    'div-half': (dict(div=.5), ValueError, r'div must be a finite number above 1'),
+    'div-inf': (dict(div=math.inf), ValueError, r'div must be a finite number above 1, got inf'),
+    'div-numpy-nan': (dict(div=np.float64('nan')), ValueError, r'div must be a finite number above 1'),
+    'div-list': (dict(div=[4]), TypeError, r'div must be a finite number above 1, got \[4\]'),
+    'group-bool': (dict(group=True), TypeError, r'group must be an integer.*got True'),
+    'group-string': (dict(group='0'), TypeError, r"group must be an integer.*got '0'"),
+    'group-numpy-float': (dict(group=np.float64(0)), TypeError, r'group must be an integer'),
+    'group-below-range': (dict(group=-3), ValueError, r'group=-3 is not a parameter group: the optimizer has 2'),
+    'skip_start-bool': (dict(skip_start=True), ValueError, r'skip_start must be a non-negative integer or None, got True'),
+    'skip_start-float': (dict(skip_start=2.0), ValueError, r'skip_start must be a non-negative integer'),
+    'skip_end-none': (dict(skip_end=None), ValueError, r'skip_end must be a non-negative integer, got None'),
+    'suggest-float': (dict(suggest_funcs=3.5), SuggestError, r"suggest_funcs must be a name, a function, 'all' or a list of them, got 3.5"),
+    'suggest-set': (dict(suggest_funcs={'valley'}), SuggestError, r'a set has no order'),
+    'suggest-dict': (dict(suggest_funcs={'valley': 1}), SuggestError, r'suggest_funcs must be a name'),
+    'suggest-none-item': (dict(suggest_funcs=[None]), SuggestError, r'items must be names or functions, got None'),
+    'suggest-int-item': (dict(suggest_funcs=['valley', 7]), SuggestError, r'items must be names or functions, got 7'),
+    'suggest-empty-name': (dict(suggest_funcs=''), UnknownSuggester, r"No suggester named ''"),
+    'suggest-bytes': (dict(suggest_funcs=b'valley'), SuggestError, r'must be names or functions'),
+    'valid-negative': (dict(valid=-1), ValueError, r'valid must be a positive number of batches, got -1'),
+    'valid-float': (dict(valid=2.), TypeError, r'valid must be a number of batches, a DataLoader or a list of batches, got 2.0'),
+    'valid-numpy-bool': (dict(valid=np.bool_(True)), TypeError, r'valid must be a number of batches'),
+    'valid-empty-list': (dict(valid=[]), ValueError, r'valid gave no batches'),
+    'valid-list-of-ints': (dict(valid=[1, 2]), TypeError, r"valid's batch 0 is a int"),
+    'valid-a-tensor': (dict(valid=torch.zeros(3)), TypeError, r'valid looks like one batch'),
+    'valid-batch-of-one': (dict(valid=[(torch.zeros(2, 1),)]), TypeError, r"valid's batch 0 is a tuple of length 1"),
+    'cbs-int': (dict(cbs=5), TypeError, r'cbs must be callbacks.*got 5'),
+    'cbs-string': (dict(cbs='ProgressCallback'), TypeError, r"cbs must be callbacks.*got 'ProgressCallback'"),
+}
+
+@pytest.mark.parametrize('case', list(BAD_ARGS))
+def test_bad_argument_before_training(case):
+    kw,exc,msg = BAD_ARGS[case]
+    learn,cnt = two_group_synth(),Counter()
+    learn.add_cb(cnt)
+    with learn.no_bar():
+        before = capture(learn)
+        with pytest.raises(exc, match=msg): learn.lr_find(**{'show_plot':False, **kw})
+        assert diff(before, capture(learn)) == []
+    assert cnt.events == [] and not hasattr(learn.recorder, 'lr_curve')
+
+BAD_LEARNERS = {
+    'no-loss': (lambda l: setattr(l, 'loss_func', None), 'loss_func is None'),
+    'no-parameters': (lambda l: setattr(l, 'model', nn.Sequential(nn.ReLU())), 'no parameters'),
+    'callback-already-attached': (None, 'already one of the learner'),
+    'valid-count-without-valid-data': (lambda l: setattr(l, 'dls', DataLoaders(l.dls.train)), 'no validation data'),
+}
+
+@pytest.mark.parametrize('case', list(BAD_LEARNERS))
+def test_bad_learner_before_training(case):
+    f,msg = BAD_LEARNERS[case]
+    learn,cnt = synth(),Counter()
+    learn.add_cb(cnt)
+    if f: f(learn)
+    kw = dict(cbs=cnt) if case=='callback-already-attached' else dict(valid=2) if case.startswith('valid') else {}
+    with learn.no_bar(), pytest.raises((ValueError,TypeError), match=msg): learn.lr_find(show_plot=False, **kw)
+    assert cnt.events == []
+
+GOOD_ARGS = {
+    'numpy-everything': dict(start_lr=np.float32(1e-6), end_lr=np.float64(1.), num_it=np.int32(12), stop_div=np.bool_(False),
+                             group=np.int8(0), div=np.float32(3.), skip_start=np.int64(1), skip_end=np.uint8(2)),
+    'tensor-lrs': dict(start_lr=torch.tensor([1e-6, 1e-5], dtype=torch.float64), end_lr=torch.tensor(1., requires_grad=True)),
+    'slice-from-zero': dict(end_lr=slice(0, 1.)), # fastai's "stop/10 for all but the last" (start 0 counts as none)
+    'stop_div-int-0': dict(stop_div=0),
+}
+
+@pytest.mark.parametrize('case', list(GOOD_ARGS))
+def test_good_odd_arguments_plain_values(case):
+    "Values that are fine in another type run, and reach the curve as plain Python values (it saves to JSON)"
+    learn = two_group_synth()
+    res = _run(learn, **GOOD_ARGS[case])
+    m = res.curve.meta
+    assert all(type(m[k]) in (int,float,str,bool) for k in ('start_lr','end_lr','group','n_groups'))
+    assert type(res.curve.num_it) is int and type(res.curve.skip_start) is int
+    json.dumps(res.curve.to_dict())
+
+def test_callback_class_in_cbs_is_instantiated():
+    "fastai's add_cb takes a class too: so does cbs"
+    class Marker(Callback):
+        def before_fit(self): type(self).seen = True
+    learn = synth()
+    _run(learn, cbs=Marker)
+    assert Marker.seen and not any(isinstance(c, Marker) for c in learn.cbs)
+
+# ---- the restore: nothing lost, however the run ends and whatever a callback changes ----
+
+class Do(Callback):
+    "Calls `f(self)` at `event` (on the `at`-th time), optionally raising `exc` afterwards"
+    order = 65
+    def __init__(self, event, f, at=1, exc=None):
+        self.f,self.at,self.exc,self.n = f,at,exc,0
+        setattr(self, event, self._hit)
+    def _hit(self):
+        self.n += 1
+        if self.n==self.at:
+            self.f(self)
+            if self.exc is not None: raise self.exc
+
+def _swap_model(cb): cb.learn.model = nn.Sequential(nn.Linear(1, 1))
+def _new_opt(cb): cb.learn.create_opt()
+def _register(cb): cb.learn.model.register_buffer('extra', torch.ones(2)); cb.learn.model.register_parameter('p2', nn.Parameter(torch.ones(1)))
+def _set_attr(cb): cb.learn.model.flag = 'changed'
+def _default_dtype(cb): torch.set_default_dtype(torch.float64)
+def _grad_off(cb): torch.set_grad_enabled(False)
+def _swap_dls(cb): cb.learn.dls = DataLoaders(cb.learn.dls.train, cb.learn.dls.train)
+def _dl_attr(cb): cb.learn.dls.train.bs = 4
+def _set_wd(cb): cb.learn.opt.set_hyper('wd', 0.5)
+def _learn_lr(cb): cb.learn.lr = 99.
+def _metric(cb): cb.learn.metrics.append(MSELossFlat())
+def _eval(cb): cb.learn.model.eval()
+def _class(cb): cb.learn.model.__class__ = type('Changed', (type(cb.learn.model),), {})
+def _cast_half_data(cb):
+    for p in cb.learn.model.parameters(): p.data = p.data.half().float().double()
+
+_ok = lambda l: True
+RESTORE = { # event, what the callback does, what it raises then, a check after the restore (beyond `capture`'s)
+    'model-replaced': ('before_fit', _swap_model, None, lambda l: type(l.model).__name__=='RegModel'),
+    'optimizer-recreated': ('before_batch', _new_opt, None, _ok),
+    'buffer-and-parameter-registered': ('before_batch', _register, None, lambda l: not hasattr(l.model, 'extra') and len(list(l.model.parameters()))==2),
+    'module-attribute-set': ('before_fit', _set_attr, None, lambda l: not hasattr(l.model, 'flag')),
+    'default-dtype-changed': ('before_fit', _default_dtype, RuntimeError('then fails'), _ok),
+    'grad-mode-off-then-fails': ('before_batch', _grad_off, RuntimeError('then fails'), _ok),
+    'dataloaders-replaced': ('before_fit', _swap_dls, None, _ok),
+    'dataloader-attribute-changed': ('before_fit', _dl_attr, None, lambda l: l.dls.train.bs==16),
+    'hyper-parameter-changed': ('before_batch', _set_wd, None, lambda l: all(h['wd']!=0.5 for h in l.opt.hypers)),
+    'learner-lr-changed': ('before_fit', _learn_lr, None, lambda l: l.lr!=99.),
+    'metric-appended': ('before_fit', _metric, None, lambda l: len(l.metrics)==0),
+    'model-put-in-eval-mode': ('before_batch', _eval, None, _ok), # (capture checks every module's flag)
+    'module-class-changed': ('before_fit', _class, None, lambda l: type(l.model).__name__=='RegModel'),
+    'parameters-data-replaced': ('before_fit', _cast_half_data, RuntimeError('then fails'), lambda l: l.model.a.dtype==torch.float32),
+    'cancel-fit-in-before-fit': ('before_fit', lambda cb: None, CancelFitException(), _ok),
+    'exception-in-after-fit': ('after_fit', lambda cb: None, RuntimeError('late'), _ok),
+    'keyboard-interrupt-in-after-step': ('after_step', lambda cb: None, KeyboardInterrupt(), _ok),
+}
+
+@pytest.mark.parametrize('case', list(RESTORE))
+def test_restore_whatever_a_callback_changes(case):
+    event,f,exc,check = RESTORE[case]
+    learn = synth()
+    with learn.no_bar(), learn.no_logging(): learn.fit(1) # an optimizer with state, gradients
+    learn.add_cb(Do(event, f, at=3 if event in ('before_batch','after_step') else 1, exc=exc))
+    dtype,grad = torch.get_default_dtype(),torch.is_grad_enabled()
+    def find(l):
+        try: l.lr_find(num_it=10, show_plot=False)
+        except CurveError: pass # (cancelled before the first step, or learning rates changed: no window, said so)
+    _restored(learn, find, None if exc is None or isinstance(exc, CancelFitException) else type(exc))
+    assert torch.get_default_dtype() == dtype and torch.is_grad_enabled() == grad and check(learn)
+
+def test_restore_with_failing_suggester():
+    "A rule that raises after the run: the learner is already back, the curve is in the recorder, the error names the rule"
+    @suggesters.register('boom_rule')
+    def boom_rule(crv): raise ZeroDivisionError('rule bug')
+    try:
+        learn = synth()
+        with pytest.raises(ZeroDivisionError) as ei: _restored(learn, lambda l: l.lr_find(suggest_funcs='boom_rule', show_plot=False))
+    finally: suggesters.remove('boom_rule')
+    learn = synth()
+    with learn.no_bar():
+        before = capture(learn)
+        with pytest.raises(ZeroDivisionError) as ei: learn.lr_find(suggest_funcs=boom_rule, show_plot=False)
+        assert diff(before, capture(learn)) == []
+    assert any("boom_rule" in n for n in ei.value.__notes__) and len(learn.recorder.lr_curve) > 10
+
+def test_restore_when_the_plot_fails(monkeypatch):
+    "show_plot=True and the plot raises: the learner was put back before, and the result is in the recorder"
+    import lrfind_ext.result as R
+    monkeypatch.setattr(R.LRFindResult, 'plot', lambda self, *a, **k: 1/0)
+    learn = synth()
+    _restored(learn, lambda l: l.lr_find(num_it=12), ZeroDivisionError)
+    assert learn.recorder.lr_result is not None
+
+def test_a_failing_restore_step_does_not_stop_the_others(monkeypatch):
+    "If one part of the restore fails, every other part is still put back, and the error says so"
+    learn = synth()
+    with learn.no_logging(), learn.no_bar(): learn.fit(1)
+    w = weights(learn)
+    monkeypatch.setattr(snapshot, '_set_rng_state', lambda st: 1/0)
+    with learn.no_bar(), pytest.raises(RuntimeError, match='could not put back all') as ei: learn.lr_find(num_it=10, show_plot=False)
+    assert isinstance(ei.value.__cause__, ZeroDivisionError) and same_weights(w, weights(learn))
+
+def test_user_hooks_survive():
+    "Hooks the user registered before lr_find are still there, and still fire, after it"
+    learn,seen = synth(),[]
+    h = learn.model.register_forward_hook(lambda m, i, o: seen.append(1))
+    _run(learn)
+    n = len(seen)
+    learn.model(torch.zeros(2, 1))
+    assert n >= 12 and len(seen) == n+1
+    h.remove()
+    assert not learn.model._forward_hooks
+
+def test_tied_weights_stay_tied():
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a,self.b = nn.Linear(1, 1),nn.Linear(1, 1)
+            self.b.weight = self.a.weight
+        def forward(self, x): return self.b(self.a(x))
+    learn = synth()
+    learn.model = Tied()
+    _restored(learn, lambda l: l.lr_find(num_it=10, show_plot=False))
+    assert learn.model.a.weight is learn.model.b.weight
+
+def test_sparse_gradients():
+    "An Embedding with sparse gradients (torch's SGD) keeps its sparse gradient"
+    class Emb(nn.Module):
+        def __init__(self): super().__init__(); self.e = nn.Embedding(4, 1, sparse=True)
+        def forward(self, x): return self.e((x.abs()*3).long().clamp(0, 3)).view(-1, 1)
+    learn = synth()
+    learn.model,learn.opt_func = Emb(),(lambda ps, lr: OptimWrapper(opt=torch.optim.SGD(list(ps), lr=lr)))
+    learn.model(torch.ones(2, 1)).sum().backward()
+    assert learn.model.e.weight.grad.is_sparse
+    _restored(learn, lambda l: l.lr_find(num_it=10, show_plot=False))
+    assert learn.model.e.weight.grad.is_sparse
+
+def test_callback_tensor_data_cast_in_place():
+    "A callback's own tensor whose data the run casts (t.data = t.data.double()) gets its dtype and values back"
+    class Cast(Callback):
+        def __init__(self): self.t = torch.arange(3.)
+        def before_fit(self): self.t.data = self.t.data.double()*2
+    cb = Cast()
+    learn = synth(cbs=cb)
+    _restored(learn, lambda l: l.lr_find(num_it=10, show_plot=False))
+    assert cb.t.dtype == torch.float32 and cb.t.tolist() == [0., 1., 2.]
+
+@dataclasses.dataclass
+class _Stats: n:int=0; xs:list=dataclasses.field(default_factory=list)
+
+class _Odd(Callback):
+    "Callback state of every kind the deep restore handles, or keeps by reference"
+    def __init__(self):
+        self.rng,self.nprng,self.trng = random.Random(0),np.random.default_rng(0),torch.Generator().manual_seed(0)
+        self.dq,self.od,self.stats,self.cyc = deque([1]),OrderedDict(a=1),_Stats(),[]
+        self.cyc.append(self.cyc) # a cycle
+        self.it = iter(range(100)) # not plain data: kept by reference
+    def after_batch(self):
+        self.rng.random(); self.nprng.random(); torch.rand(1, generator=self.trng)
+        self.dq.append(2); self.od['b'] = 2; self.stats.n += 1; self.stats.xs.append(1); self.cyc.append(0); next(self.it)
+
+def test_callback_rngs_containers_dataclasses_cycles():
+    cb = _Odd()
+    st = cb.rng.getstate(),cb.nprng.bit_generator.state,cb.trng.get_state()
+    learn = synth(cbs=cb)
+    _restored(learn, lambda l: l.lr_find(num_it=10, show_plot=False))
+    assert (cb.rng.getstate(),cb.nprng.bit_generator.state) == st[:2] and torch.equal(cb.trng.get_state(), st[2])
+    assert list(cb.dq) == [1] and cb.od == OrderedDict(a=1) and cb.stats == _Stats() and cb.cyc == [cb.cyc]
+    assert next(cb.it) >= 10 # an iterator is not data: what the run took from it is gone (documented)
+
+def test_deep_limit_warns_and_still_restores(monkeypatch):
+    "More callback state than deep_limit: a warning, and the attributes themselves still come back"
+    monkeypatch.setattr(snapshot, 'deep_limit', 5)
+    class Many(Callback):
+        def __init__(self): self.xs = [[i] for i in range(50)]
+    cb = Many()
+    learn = synth(cbs=cb)
+    with pytest.warns(UserWarning, match='deep_limit'), learn.no_bar(): learn.lr_find(num_it=10, show_plot=False)
+
+def test_lr_find_twice_same_curve():
+    learn = synth()
+    a,b = _run(learn, num_it=30),_run(learn, num_it=30)
+    assert a.curve.losses.tolist() == b.curve.losses.tolist() and tuple(a) == tuple(b)
+
+def test_fit_after_lr_find_records_normally():
+    "The recorder holds lr_find's run, and the next fit records its own as usual"
+    learn = synth()
+    _run(learn)
+    with learn.no_bar(), learn.no_logging(): learn.fit(1)
+    assert len(learn.recorder.values) == 1 and len(learn.recorder.lrs) == len(learn.dls.train)
+
+def test_parameter_outside_the_optimizer():
+    "A parameter the splitter leaves out of the optimizer still comes back"
+    learn = synth(splitter=lambda m: [m.a])
+    _restored(learn, lambda l: l.lr_find(num_it=10, show_plot=False))
+
+def test_another_callback_moving_the_lr_warns():
+    "A scheduler of the user's that sets the learning rate after lr_find's: a warning, and the curve records what was used"
+    class Fixed(Callback):
+        order = 70
+        def before_batch(self): self.opt.set_hyper('lr', 1e-3)
+    learn = synth(cbs=Fixed())
+    with learn.no_bar(), pytest.warns(UserWarning, match='Another callback changed the learning rate'):
+        learn.lr_find(num_it=10, show_plot=False)
+    assert set(learn.recorder.lr_curve.lrs.tolist()) == {1e-3}
+
+
+# ---- the registry and what rules return ----
+
+def test_register_a_non_callable():
+    with pytest.raises(SuggestError, match="Can't tell how to call 5"): suggesters.add(5, 'five')
+
+def test_remove_unknown():
+    with pytest.raises(UnknownSuggester, match="No suggester named 'nope'"): suggesters.remove('nope')
+
+def test_missing_attribute_is_attribute_error():
+    assert not hasattr(suggesters, 'nope') and hasattr(suggesters, 'valley')
+
+def test_rule_cannot_corrupt_the_curve():
+    "A rule that writes into the curve's arrays fails, rather than changing what later rules and the plot read"
+    def vandal(crv):
+        crv.smooth[:] = 0
+        return 1e-3
+    crv = synth_curve()
+    with pytest.raises(ValueError, match='read-only'): suggest_lrs(crv, [suggesters.resolve('valley')[0], lrfind_ext.suggest.Suggester('vandal', vandal)])
+
+def test_curve_does_not_alias_the_callers_arrays():
+    lrs,losses = np.geomspace(1e-5, 1, 10),np.linspace(2, 1, 10)
+    crv = LRCurve(lrs, losses)
+    losses[0] = 100.
+    assert crv.losses[0] == 2. and lrs.flags.writeable
+
+def test_rule_raising_curve_error_passes_through():
+    def picky(crv): raise CurveError('too few points for me')
+    with pytest.raises(CurveError, match='too few points for me'): lrfind_ext.suggest.Suggester('picky', picky)(synth_curve())
+
+def test_callable_object_and_bound_method_rules():
+    class Rule:
+        def __call__(self, crv): return 1e-3
+        def method(self, crv): return 2e-3
+    r = Rule()
+    assert [s.name for s in suggesters.resolve([lrfind_ext.suggest.Suggester('obj', r), r.method])] == ['obj', 'method']
+    assert suggest_lrs(synth_curve(), [r.method])[0].lr == 2e-3
+
+def test_fastai_rule_returning_numpy():
+    def np_rule(lrs, losses, num_it): return np.float32(1e-3), (np.float64(1e-3), np.float32(1.))
+    s = suggest_lrs(synth_curve(), np_rule)[0]
+    assert type(s.lr) is float and not s.derived
+
+def test_generator_of_rules():
+    assert [s.name for s in suggesters.resolve(n for n in ('valley', 'steep'))] == ['valley', 'steep']
+
+@pytest.mark.parametrize('name', ['_replace', '_fields', 'curve'])
+def test_names_that_would_shadow_the_result(name):
+    with pytest.raises(SuggestError): suggesters.add(lambda crv: 1e-3, name)
+
+def test_unicode_rule_name():
+    s = lrfind_ext.suggest.Suggester('λ', lambda crv: 1e-3)(synth_curve())
+    res = lr_result(synth_curve(), [s])
+    assert res.λ == 1e-3
+
+# ---- the result ----
+
+@pytest.fixture(scope='module')
+def res():
+    learn = synth()
+    with learn.no_bar(): return learn.lr_find(show_plot=False, suggest_funcs=('valley', 'minimum'))
+
+def test_copy_and_deepcopy_keep_the_curve(res):
+    for r in (copy.copy(res), copy.deepcopy(res)):
+        assert tuple(r) == tuple(res) and r.curve is not None and r.suggestions == res.suggestions
+
+def test_tuple_semantics(res):
+    assert res == tuple(res) and hash(res) == hash(tuple(res)) and res + (1,) == (*res, 1) and res._asdict()['valley'] == res.valley
+
+def test_no_suggestions_result():
+    learn = synth()
+    with learn.no_bar(): r = learn.lr_find(show_plot=False, suggest_funcs=())
+    assert tuple(r) == () and r.table().startswith('suggester') and '<table>' in r._repr_html_() and r.plot() is not None
+
+def test_direct_construction_without_curve(res):
+    r = type(res)(1e-3, 1e-4)
+    assert r.curve is None and r.suggestions['minimum'].lr == 1e-4 and 'set by hand' in r.table()
+
+def test_replace_unknown_field(res):
+    with pytest.raises(ValueError, match='nope'): res._replace(nope=1e-3)
+
+def test_replace_with_numpy_value(res):
+    r = res._replace(valley=np.float32(1e-3))
+    assert type(r.suggestions['valley'].lr) is float and r.curve is res.curve
+
+def test_replace_then_pickle_then_replace_back(res):
+    r = pickle.loads(pickle.dumps(res._replace(valley=1e-3)))._replace(valley=res.valley)
+    assert r.suggestions['valley'] == res.suggestions['valley']
+
+def test_stop_text_of_each_stop_reason():
+    for stop in LRCurve.stops:
+        r = lr_result(LRCurve([1e-3, 1e-2], [1., 2.], stop=stop), [])
+        assert LRCurve.stops[stop] in r._stop_txt()
+
+def test_html_of_a_curve_with_nan_loss():
+    s = Suggestion(1e-3, name='x', loss=math.nan)
+    assert 'nan' in lr_result(synth_curve(), [s])._repr_html_()
+
+def test_suggestion_equality_with_other_types():
+    assert Suggestion(1e-3) != 1e-3 and Suggestion(1e-3) != (1e-3,)
+
+# ---- the curve ----
+
+BAD_CURVES = {
+    '2d-lrs': (lambda: LRCurve(np.ones((2, 2))*1e-3, np.ones((2, 2))), 'one-dimensional'),
+    'nan-lr': (lambda: LRCurve([1e-3, math.nan], [1., 1.]), 'finite, positive'),
+    'negative-lr': (lambda: LRCurve([-1e-3, 1e-2], [1., 1.]), 'positive'),
+    'decreasing-lrs': (lambda: LRCurve([1e-2, 1e-3], [1., 1.]).window, 'do not increase'),
+    'beta-one': (lambda: LRCurve([1e-3], [1.], beta=1.), 'beta must be in'),
+    'beta-string': (lambda: LRCurve([1e-3], [1.], beta='x'), 'beta must be a number'),
+    'num_it-negative': (lambda: LRCurve([1e-3], [1.], num_it=-1), "num_it can't be negative"),
+    'num_it-float': (lambda: LRCurve([1e-3], [1.], num_it=10.7), 'num_it must be'),
+    'skip_start-bool': (lambda: LRCurve([1e-3], [1.], skip_start=True), 'skip_start must be'),
+    'meta-not-dict': (lambda: LRCurve([1e-3], [1.], meta=[1]), 'meta must be a dict'),
+    'losses-strings': (lambda: LRCurve([1e-3], ['a']), 'could not convert'),
+    'reversed-slice': (lambda: synth_curve()[::-1].window, 'do not increase'),
+}
+
+@pytest.mark.parametrize('case', list(BAD_CURVES))
+def test_bad_curve(case):
+    f,msg = BAD_CURVES[case]
+    with pytest.raises((ValueError,TypeError), match=msg): f()
+
+def test_curve_indexing_forms():
+    c = synth_curve()
+    assert len(c[3]) == 1 and len(c[[0, 2, 4]]) == 3 and len(c[c.smooth < 2]) < len(c) and len(c[5:2]) == 0
+
+def test_load_not_a_curve(tmp_path):
+    (tmp_path/'a.json').write_text('[1, 2]')
+    (tmp_path/'b.json').write_text(json.dumps(dict(lrs=[1e-3], losses=[1.], colour='red')))
+    with pytest.raises(ValueError, match='Not a saved LRCurve'): LRCurve.load(tmp_path/'a.json')
+    with pytest.raises(ValueError, match=r"unknown keys \['colour'\]"): LRCurve.load(tmp_path/'b.json')
+
+@pytest.mark.parametrize('crv', [LRCurve([], []), LRCurve([1e-3, 1e-2], smooth=[1., 2.]),
+                                 LRCurve([1e-3, 1e-2], [1., math.nan], meta={1: 'int key', 'nan': math.nan})])
+def test_save_load_edge_curves(crv, tmp_path):
+    c2 = LRCurve.load(crv.save(tmp_path/'c.json'))
+    assert len(c2) == len(crv) and (c2.losses is None) == (crv.losses is None)
+    json.loads((tmp_path/'c.json').read_text(), parse_constant=lambda c: pytest.fail(f'not strict JSON: {c}'))
+
+def test_loss_at_non_positive_lr():
+    with pytest.raises(ValueError, match='lr must be positive'): synth_curve().loss_at(0.)
+    with pytest.raises(ValueError, match='lr must be positive'): synth_curve().loss_at(-1e-3)
+
+def test_read_unknown_and_tiny_curves():
+    with pytest.raises(ValueError, match='reads must be one of'): synth_curve().read('ema')
+    for c in (LRCurve([], []), LRCurve([1e-3], [1.])):
+        for what in ('smooth', 'raw', 'zerolag'):
+            lrs,ys = c.read(what)
+            assert len(lrs) == len(ys) <= 1
+
+def test_smooth_losses_bad_beta():
+    with pytest.raises(ValueError, match='beta must be in'): smooth_losses([1., 2.], beta=1.)
+
+def test_loglr_smooth_checks():
+    with pytest.raises(ValueError, match='sorted'): loglr_smooth([0., -1.], [1., 2.])
+    with pytest.raises(ValueError, match='h must be'): loglr_smooth([0., 1.], [1., 2.], h=0)
+    with pytest.raises(ValueError, match='same length'): loglr_smooth([0., 1.], [1.])
+
+@pytest.mark.parametrize('n', [0, 1, 2])
+def test_synth_curve_tiny(n):
+    assert len(synth_curve(n=n)) <= n
+
+@settings(max_examples=300, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.one_of(st.floats(-1e6, 1e6), st.sampled_from([math.nan, math.inf, -math.inf])), min_size=0, max_size=60),
+       st.floats(1.01, 100))
+def test_cut_at_divergence_is_div_stop(losses, div):
+    "cut_at_divergence stops exactly where stepping div_stop through the curve does, for any losses"
+    crv = LRCurve(np.geomspace(1e-6, 1, len(losses)) if losses else [], smooth=losses)
+    cut,best,n = crv.cut_at_divergence(div),math.inf,len(losses)
+    for i,sm in enumerate(losses):
+        why = div_stop(sm, best, div)
+        if why: n = i+1; break
+        best = min(best, sm)
+    assert len(cut) == n and (cut.stop == why if n < len(losses) or (losses and why) else cut.stop == crv.stop)
+
+# ---- the setups ----
+
+def test_fp16_and_accumulation_together():
+    learn = digits(bs=16, cbs=[CPUMixedPrecision(init_scale=2.**24), GradientAccumulation(32)])
+    res = _restored(learn, lambda l: l.lr_find(num_it=20, stop_div=False, show_plot=False))
+    assert len(res.curve) == 20 and res.curve.meta['skipped'] > 0 and res.curve.meta['batches'] == 2*(20+res.curve.meta['skipped'])
+
+def test_fp16_and_valid_mode():
+    learn = digits(cbs=CPUMixedPrecision(init_scale=2.**24))
+    res = _restored(learn, lambda l: l.lr_find(num_it=15, stop_div=False, valid=1, show_plot=False))
+    assert len(res.curve) == 15 and res.curve.meta['mode'] == 'valid'
+
+def test_accumulation_smaller_than_a_batch():
+    "n_acc below the batch size: every batch is a step"
+    learn = digits(bs=64, cbs=GradientAccumulation(16))
+    res = _run(learn, num_it=15, stop_div=False)
+    assert len(res.curve) == res.curve.meta['batches'] == 15
+
+def test_accumulation_not_a_multiple():
+    learn = digits(bs=24, cbs=GradientAccumulation(64)) # 3 batches (72 items) make a step
+    res = _run(learn, num_it=10, stop_div=False)
+    assert len(res.curve) == 10 and res.curve.meta['batches'] == 30
+
+def test_three_groups_slice():
+    learn = digits(arch='bn', splitter=lambda m: [list(m[0].parameters()), list(m[1].parameters()), list(m[3].parameters())])
+    res = _run(learn, start_lr=slice(1e-7, 1e-5), end_lr=slice(1e-3, 1.), stop_div=False)
+    assert res.curve.meta['n_groups'] == 3 and res.curve.lrs[0] == pytest.approx(1e-5)
+
+def test_train_only_with_valid_batches():
+    "No validation set, but batches given to score on: works"
+    learn = digits()
+    b = learn.dls.valid.one_batch()
+    learn.dls = DataLoaders(learn.dls.train)
+    res = _restored(learn, lambda l: l.lr_find(num_it=12, valid=[b], show_plot=False))
+    assert res.curve.meta['mode'] == 'valid' and len(res.curve) == 12
+
+def test_train_only_with_progress_bar(capsys):
+    learn = synth(n_trn=2)
+    learn.dls = DataLoaders(learn.dls.train)
+    res = learn.lr_find(num_it=10, stop_div=False, show_plot=False)
+    assert len(res.curve) == 10
+
+def test_valid_as_one_shot_generator():
+    learn = digits()
+    bs = [learn.dls.valid.one_batch()]
+    res = _run(learn, valid=(b for b in bs), stop_div=False)
+    assert res.curve.meta['valid_batches'] == 1
+
+def test_cancel_step_once():
+    "A callback that skips one step: one skipped, still num_it points"
+    learn = synth(cbs=Do('before_step', lambda cb: None, at=4, exc=CancelStepException()))
+    res = _run(learn, num_it=20, stop_div=False)
+    assert len(res.curve) == 20 and res.curve.meta['skipped'] == 1
+
+def test_bf16_lr_find_then_fit_as_fit():
+    "bfloat16 autocast: lr_find then fit trains exactly as fit alone"
+    def run(find):
+        learn = digits(cbs=CPUMixedPrecision(amp_mode='bf16'))
+        with learn.no_bar(), learn.no_logging():
+            if find: learn.lr_find(num_it=20, show_plot=False)
+            learn.fit(1, 1e-2)
+        return weights(learn)
+    assert same_weights(run(False), run(True))
