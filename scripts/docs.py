@@ -19,8 +19,8 @@ with smalldocs instead: a pure-Python renderer of Quarto website projects that r
 `nbdev.yml` and `sidebar.yml` and writes a Quarto-like site (Bootstrap theme, sidebar, table of contents, search,
 notebook outputs and pictures). Both routes start from the same notebooks and the same configuration. The steps:
 
-1. nbs/sidebar.yml is written from the notebooks present (`write_sidebar`): Home, then Tutorials, then the API
-   pages in notebook order. A notebook added or removed needs no edit of it, and it never names a missing page.
+1. nbs/sidebar.yml is written from the notebooks present (`write_sidebar`): Home, then Tutorials (`TUTORIALS`, in
+   reading order), then the API pages in notebook order. A notebook added or removed needs no edit of it, and it never names a missing page.
 2. nbdev's processing, as `nbdev-proc-nbs` runs it: `refresh_quarto_yml` (nbs/nbdev.yml from pyproject.toml) and
    `proc_nbs` (nbs/ to _proc/). It is incremental: a notebook is processed again only when its content changed
    (nbdev goes by modification times; a record of the sources' hashes in _proc/ catches the rest). Two parts of
@@ -49,8 +49,9 @@ NBS,PROC,DOCS = ROOT/'nbs',ROOT/'_proc',ROOT/'_docs'
 # git), under names nbdev leaves alone
 STAGE,OLD = PROC/'.smalldocs',PROC/'.old_docs'
 
-# The order of the pages that are not API pages; any other one follows them, by name.
-TUTORIALS = ['reading_the_plot', 'custom_suggester', 'migrating', 'benchmark']
+# The Tutorials section, in reading order: the pages that are not API pages, and the API page on training setups,
+# which reads as a guide; any other page that is not an API page follows them, by name.
+TUTORIALS = ['workflow', 'reading_the_plot', 'migrating', 'benchmark', '09_setups', 'custom_suggester']
 _num = re.compile(r'^\d+_')
 
 # What the proc step runs, in a child process from the project root (nbdev reads its config from the cwd).
@@ -76,7 +77,7 @@ def sidebar(nbs=NBS)->str:
     "The text of sidebar.yml for the notebooks in `nbs`: Home, Tutorials, API"
     names = [p.relative_to(nbs).as_posix() for p in pages(nbs)]
     home = [n for n in names if n=='index.ipynb']
-    api = [n for n in names if _num.match(Path(n).name)]
+    api = [n for n in names if _num.match(Path(n).name) and Path(n).stem not in TUTORIALS]
     rest = [n for n in names if n not in home+api]
     order = {n:i for i,n in enumerate(TUTORIALS)}
     tuts = sorted(rest, key=lambda n: (order.get(Path(n).stem, len(order)), n))

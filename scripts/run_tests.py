@@ -2,7 +2,7 @@
 """Run every check of lrfind_ext and end with one line, `N passed, N failed`, counting all of them.
 
 Checks, in order: the generated modules and README match their notebooks (an export into a scratch copy leaves no
-diff); the notebooks' own tests (nbdev's, one result per notebook, `#| slow` cells only with --slow); pytest on
+diff); the notebooks' own tests (nbdev's, one result per notebook, each in its own process, `#| slow` cells only with --slow); pytest on
 tests/, where tests/test_docs_site.py builds the docs site into _docs/ (scripts/docs.py, incremental) and opens every
 page in headless Chromium. Any failure makes the exit status non-zero."""
 import argparse,filecmp,os,shutil,subprocess,sys,tempfile,time
@@ -39,19 +39,30 @@ def check_sync():
                     'differs: ' + ', '.join(diff) + '\n  Run `make export` and commit the result.'))
     return res
 
+_TEST_ONE = """
+import sys,time
+from nbdev.test import test_nb
+ok,t = test_nb(sys.argv[1], skip_flags=sys.argv[2].split(','), force_flags=[f for f in sys.argv[3].split(',') if f],
+               basepath=sys.argv[4], cell_timeout=900)
+sys.exit(0 if ok else 1)
+"""
+
 def run_nbs(slow=False):
-    "Run each notebook's tests with nbdev, in parallel; one result per notebook"
+    "Run each notebook's tests with nbdev, each in a fresh Python process of its own (no page sees another's registrations), two at a time"
+    from concurrent.futures import ThreadPoolExecutor
     from nbdev.config import get_config
-    from nbdev.test import test_nb
-    from fastcore.parallel import parallel
     cfg = get_config(ROOT)
     skip = cfg.tst_flags.split() if isinstance(cfg.tst_flags, str) else list(cfg.tst_flags)
     force = ['slow'] if slow else []
     nbs = sorted(p for p in (ROOT/'nbs').rglob('*.ipynb') if not any(q.startswith(('_','.')) for q in p.relative_to(ROOT/'nbs').parts))
-    os.environ['IN_TEST'] = '1' # as nbdev-test does: notebooks' export cells don't export
-    try: outs = parallel(test_nb, nbs, skip_flags=skip, force_flags=force, n_workers=min(2, os.cpu_count() or 1),
-                         basepath=str(ROOT), cell_timeout=900, progress=False)
-    finally: del os.environ['IN_TEST']
+    env = {**os.environ, 'IN_TEST': '1'} # as nbdev-test does: notebooks' export cells don't export
+    def one(p):
+        t = time.time()
+        r = subprocess.run([sys.executable, '-c', _TEST_ONE, str(p), ','.join(skip), ','.join(force), str(ROOT)],
+                           cwd=ROOT, env=env, capture_output=True, text=True)
+        if r.returncode: print(f"---- {p.relative_to(ROOT)} ----\n{(r.stdout+r.stderr)[-6000:]}", flush=True)
+        return r.returncode==0,time.time()-t
+    with ThreadPoolExecutor(min(2, os.cpu_count() or 1)) as ex: outs = list(ex.map(one, nbs))
     return [(f'notebook {p.relative_to(ROOT)} ({t:.0f}s)', ok, 'its tests failed (traceback above)')
             for p,(ok,t) in zip(nbs, outs)]
 
