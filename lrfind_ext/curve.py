@@ -12,8 +12,8 @@ from pathlib import Path
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['min_pts', 'reads', 'zerolag_h', 'smooth_losses', 'LRCurve', 'CurveError', 'check_div', 'div_stop', 'synth_curve',
-           'loglr_smooth', 'curve_xy']
+__all__ = ['sweeps', 'min_pts', 'reads', 'zerolag_h', 'smooth_losses', 'LRCurve', 'sweep_lr', 'CurveError', 'check_div',
+           'div_stop', 'synth_curve', 'loglr_smooth', 'curve_xy']
 
 # %% ../nbs/00_curve.ipynb #ad423fc7
 def smooth_losses(
@@ -65,7 +65,7 @@ class LRCurve:
         beta:float=0.98, # Smoothing weight of `smooth`
         skip_start:int|None=None, # Points skipped at the start; fastai's `num_it//10` if None
         skip_end:int=5, # Points skipped at the end
-        meta:dict|None=None, # Anything else worth keeping (start/end lr, group, mode...)
+        meta:dict|None=None, # Anything else worth keeping (start/end lr, group, mode, sweep...)
     ):
         self.lrs = _arr(lrs, 'lrs')
         if not (np.isfinite(self.lrs).all() and (self.lrs>0).all()):
@@ -95,6 +95,37 @@ class LRCurve:
         by = self.meta.get('stopped_by')
         return self.stops[self.stop] + (f' ({by})' if self.stop=='cancelled' and by else '')
 
+# %% ../nbs/00_curve.ipynb #f40d5b8d
+sweeps = ('exp','linear')
+
+def sweep_lr(
+    start:float, # Learning rate at step 0
+    end:float, # Learning rate the schedule would reach at step `num_it`
+    t, # Fraction of the run, `k/num_it` (a number or an array)
+    sweep:str='exp', # 'exp' (fastai's) or 'linear'
+):
+    "Learning rate of a sweep from `start` to `end` at fraction `t` of its steps"
+    return start*(end/start)**t if sweep=='exp' else start+(end-start)*t
+
+@patch(as_prop=True)
+def sweep(self:LRCurve)->str:
+    "How the run grew the learning rate: 'exp' (also for a curve that doesn't say) or 'linear'"
+    return self.meta.get('sweep', 'exp')
+
+@patch(as_prop=True)
+def bins_per_decade(self:LRCurve)->float:
+    "Points per decade of an exponential sweep of `num_it` steps over this run's schedule (`meta` start and end lr, else the recorded ones)"
+    m,n = self.meta,len(self)
+    s,e = m.get('start_lr'),m.get('end_lr')
+    ok = lambda v: isinstance(v, (int,float)) and not isinstance(v, bool) and math.isfinite(v) and v>0
+    if not (ok(s) and ok(e) and e>s):
+        if n<2 or self.lrs[-1]<=self.lrs[0]: return float(max(self.num_it, 1))
+        s = float(self.lrs[0])
+        e = (s+(self.lrs[-1]-s)*self.num_it/(n-1)) if self.sweep=='linear' else s*(self.lrs[-1]/s)**(self.num_it/(n-1))
+    return max(self.num_it, 1)/math.log10(e/s)
+
+def _linear(crv): return crv.sweep=='linear' and not crv.meta.get('log_even')
+
 # %% ../nbs/00_curve.ipynb #0435d866
 class CurveError(ValueError):
     "An `LRCurve` has too few usable points to suggest a learning rate"
@@ -121,11 +152,19 @@ def window(self:LRCurve):
         raise CurveError(f"The learning rates of this curve do not increase (step {i+1}: {_fmt(self.lrs[i])} then "
                          f"{_fmt(self.lrs[i+1])}): did another callback change the learning rate during lr_find?")
     lo,hi = self.skip_start, min(n-self.skip_end, nf)
+    if _linear(self) and n>1: lo,hi = self._log_skips(nf)
     if hi-lo >= min_pts: return slice(lo,hi)
     # Too few points: shrink both skips in proportion to the finite points recorded
     lo,hi = min(lo, nf//10), min(nf, n-min(self.skip_end, nf//10))
     if hi-lo >= min_pts: return slice(lo,hi)
     raise CurveError(self._why_empty(nf))
+
+@patch
+def _log_skips(self:LRCurve, nf)->tuple:
+    "A linear sweep's window: as much of the log range skipped at each end as `skip_start` and `skip_end` points of an exponential sweep skip"
+    x,d = np.log10(self.lrs),self.bins_per_decade
+    lo = int(np.searchsorted(x, x[0]+self.skip_start/d-1e-9))
+    return lo,min(int(np.searchsorted(x, x[-1]-self.skip_end/d+1e-9, 'right')), nf)
 
 @patch
 def _why_empty(self:LRCurve, nf):
@@ -154,7 +193,7 @@ def __getitem__(self:LRCurve, i):
 def __repr__(self:LRCurve):
     if not len(self): return 'LRCurve(0 points)'
     return (f"LRCurve({len(self)} points, lr {_fmt(self.lrs[0])} to {_fmt(self.lrs[-1])}, "
-            f"{self.stop_txt})")
+            f"{self.stop_txt}{', linear sweep' if self.sweep=='linear' else ''})")
 
 # %% ../nbs/00_curve.ipynb #98492752
 def _enc(a): return None if a is None else [x if math.isfinite(x) else str(x) for x in a.tolist()]
@@ -242,13 +281,16 @@ def synth_curve(
     noise:float=0., # Standard deviation of the noise added to the raw losses
     seed:int=0, # Seed of the noise
     stop_div:bool=True, # Stop, like `lr_find`, when the smoothed loss exceeds 4 times its best
+    sweep:str='exp', # 'exp' (fastai's schedule) or 'linear'
 )->LRCurve:
     "A realistic-looking `LRCurve`: flat, falling, a minimum near `best`, then diverging"
-    lrs = start_lr*(end_lr/start_lr)**(np.arange(n)/n)
+    if sweep not in sweeps: raise ValueError(f"sweep must be one of {sweeps}, got {sweep!r}")
+    lrs = start_lr*(end_lr/start_lr)**(np.arange(n)/n) if sweep=='exp' else sweep_lr(start_lr, end_lr, np.arange(n)/n, sweep)
     x = np.log10(lrs/best)
     loss = 2.3 - 2.0/(1+np.exp(-2.5*(x+1.5))) + 0.5*np.exp(3*x)
     loss = loss + noise*np.random.default_rng(seed).standard_normal(n)
-    crv = LRCurve(lrs, loss, num_it=n, meta=dict(start_lr=start_lr, end_lr=end_lr))
+    meta = dict(start_lr=start_lr, end_lr=end_lr, **({'sweep':sweep} if sweep!='exp' else {}))
+    crv = LRCurve(lrs, loss, num_it=n, meta=meta)
     return crv.cut_at_divergence() if stop_div else crv
 
 # %% ../nbs/00_curve.ipynb #4affaa39
@@ -327,3 +369,30 @@ def loss_at(self:LRCurve,
     xs,ys = self.read(what)
     if not len(xs): return math.nan
     return float(np.interp(np.log(lr), np.log(xs), ys))
+
+# %% ../nbs/00_curve.ipynb #a5f6b412
+def _bin_starts(x, d)->np.ndarray:
+    "Index of the first point of each bin of width `1/d` that the sorted positions `x` fall in"
+    k = np.floor(x*d)
+    return np.flatnonzero(np.r_[True, k[1:]!=k[:-1]]) if len(x) else np.zeros(0, dtype=np.int64)
+
+@patch
+def log_view(self:LRCurve)->LRCurve:
+    "The curve the rules read: itself for an exponential sweep; a linear one binned evenly in log lr, fastai's moving average recomputed on the bins"
+    if not _linear(self): return self
+    w,n,d = self.window,len(self),self.bins_per_decade
+    x = np.log10(self.lrs)
+    c = max(w.stop, _n_finite(self.smooth if self.losses is None else self.losses))
+    starts,nb = [],[]
+    for a,b in ((0,w.start), (w.start,w.stop), (w.stop,c), (c,n)): # before, inside and after the window; non-finite last
+        st = a+_bin_starts(x[a:b], d) if b<c or a<c else np.arange(a, b)
+        if a==w.start and len(st)<min_pts: st = np.arange(a, b) # never fewer points in the window than it needs
+        starts.append(st); nb.append(len(st))
+    st = np.concatenate(starts).astype(np.int64)
+    cnt = np.diff(np.r_[st, n])
+    mean = lambda v: np.add.reduceat(v, st)/cnt if len(st) else v[:0]
+    lrs = 10**mean(x)
+    raw = None if self.losses is None else mean(self.losses)
+    sm = mean(self.smooth) if raw is None else smooth_losses(raw, self.beta)
+    return LRCurve(lrs, raw, sm, num_it=self.num_it, stop=self.stop, beta=self.beta, skip_start=nb[0],
+                   skip_end=len(st)-nb[0]-nb[1], meta=dict(self.meta, log_even=True))

@@ -171,9 +171,9 @@ def _union(a, b): return b if a is None else (min(a[0],b[0]),max(a[1],b[1]))
 # %% ../nbs/08_plot.ipynb #04564abb
 def _xlabel(crv):
     g,n = crv.meta.get('group', -1),crv.meta.get('n_groups', 1)
-    lbl = 'learning rate'
-    if n>1: lbl += f' (parameter group {g%n+1} of {n})'
-    return lbl
+    how = [f'parameter group {g%n+1} of {n}'] if n>1 else []
+    if crv.sweep=='linear': how.append('linear sweep') # its points bunch at the right of the log axis: say why
+    return 'learning rate' + (f" ({', '.join(how)})" if how else '')
 
 def _ylabel(crv): return 'validation loss' if crv.meta.get('mode')=='valid' else 'loss'
 

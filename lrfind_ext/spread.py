@@ -75,7 +75,8 @@ class Resamples:
         x,y,_,_ = curve_xy(c)
         m = len(y)
         rng = np.random.default_rng(seed)
-        dens = 1/float(np.median(np.diff(x))) if m>1 else 1.
+        dx = float(np.median(np.diff(x))) if m>1 else 0.
+        dens = 1/dx if dx>0 else 1. # (learning rates that didn't grow: another callback held them)
         bl,sh = max(1, round(block*dens)),round(shift*dens)
         trend = _zl_rows(x, y[None], zerolag_h, np.array([m]))[0]
         nb = -(-m//bl)
@@ -230,14 +231,27 @@ def interval(
     return 10**(math.log10(lr)-hw),10**(math.log10(lr)+hw)
 
 # %% ../nbs/03_spread.ipynb #2b60c9e9
+def _cell(v:LRCurve, s:Suggestion)->tuple:
+    "The learning rates nearer `s`'s point (its source, if derived) than the neighbouring points of `v`, scaled as `s.lr` is from its point"
+    a = s.src_lr if s.derived else s.lr
+    left,right = v.lrs[v.lrs < a*(1-1e-9)],v.lrs[v.lrs > a*(1+1e-9)]
+    k = s.lr/a
+    return (math.sqrt(left[-1]*a) if len(left) else a)*k,(math.sqrt(right[0]*a) if len(right) else a)*k
+
 def with_intervals(
     crv:LRCurve, # The recorded run
     suggs:list, # Its `Suggestion`s
     sgs:list, # The `Suggester` behind each
     n:int=n_resamples, # Resampled runs
 )->list:
-    "`suggs`, each with its `interval` (None where the curve is too short to resample)"
+    "`suggs`, each with its `interval` (None where the curve is too short to resample); on a linear sweep at least the stretch of learning rates nearest its point"
     if not suggs: return suggs
-    try: R = Resamples(crv, n)
+    try: v = crv.log_view(); R = Resamples(v, n) # a linear sweep resampled as its rules read it
     except (CurveError, ValueError): return suggs
-    return [replace(s, interval=interval(s.lr, resampled_lrs(sg, R))) for s,sg in zip(suggs, sgs)]
+    def _iv(s, sg):
+        try: return interval(s.lr, resampled_lrs(sg, R))
+        except Exception: return None # an estimate that fails leaves the suggestion as it is
+    res = [replace(s, interval=_iv(s, sg)) for s,sg in zip(suggs, sgs)]
+    if v is crv: return res
+    return [s if s.interval is None else replace(s, interval=(min(s.interval[0], c[0]), max(s.interval[1], c[1])))
+            for s in res for c in [_cell(v, s)]]

@@ -62,8 +62,9 @@ class Suggestion:
         return self.src_lr is not None
 
     def __repr__(self):
-        src = f', from {self.src_lr:.2e} ({self.note})' if self.derived else ''
-        return f'Suggestion({self.name or "?"}: lr={self.lr:.2e}{src})'
+        how = f', from {self.src_lr:.2e} ({self.note})' if self.derived else f', {self.note}' if self.note else ''
+        iv = f'; another run: {self.interval[0]:.1e} to {self.interval[1]:.1e}' if self.interval else ''
+        return f'Suggestion({self.name or "?"}: lr={self.lr:.2e}{how}{iv})'
 
     def __post_init__(self):
         "Numbers (numpy scalars, 0-d tensors) become Python floats; what isn't a number is refused"
@@ -91,7 +92,7 @@ class UnknownSuggester(SuggestError, KeyError):
     def __str__(self): return self.args[0]
 
 # %% ../nbs/01_suggest.ipynb #10dcd51c
-_reserved = {'curve','suggestions','plot','table','count','index'}
+_reserved = {'curve','suggestions','plot','table','count','index','applied','group_lrs','fit_lr','per_group'}
 
 def _check_name(name):
     "Raise unless `name` can be a field of the result tuple"
@@ -169,7 +170,8 @@ class Suggester:
         self.__doc__ = inspect.getdoc(func)
 
     def __call__(self, crv:LRCurve)->Suggestion:
-        try: res = _call_fastai(self.func, crv) if self.fastai_style else _as_suggestion(self.func(crv))
+        v = crv.log_view() # a linear sweep binned evenly in log lr; an exponential one as it is
+        try: res = _call_fastai(self.func, v) if self.fastai_style else _as_suggestion(self.func(v))
         except _BadReturn as e:
             raise SuggestError(f"Suggester {self.name!r} returned {_short(e.res)} on {crv}: {e.why}.") from None
         except CurveError: raise
