@@ -11,13 +11,13 @@ from types import SimpleNamespace
 import numpy as np,torch
 from fastcore.foundation import L
 from fastai.callback.core import Callback
-from .curve import check_div
+from .curve import check_div,sweeps
 from .suggest import suggesters
 from .snapshot import _loaders,_rngs_kept
 
 # %% auto #0
 __all__ = ['check_int', 'check_flag', 'n_groups', 'group_lrs', 'check_schedule', 'check_valid', 'valid_batches', 'check_cbs',
-           'check_learner', 'check_args']
+           'check_learner', 'check_mode', 'check_set_lr', 'check_args']
 
 # %% ../nbs/06_checks.ipynb #d6eaa0f4
 def _real(o):
@@ -130,8 +130,36 @@ def check_learner(learn):
     if not any(True for _ in learn.model.parameters()): raise ValueError("The model has no parameters: lr_find has nothing to train")
     if len(learn.dls.train)==0: raise ValueError("The training dataloader is empty: lr_find needs batches to train on.")
 
+def check_mode(mode, starts:list|None=None, ends:list|None=None, num_it:int=100)->str:
+    "`mode` checked, 'exp' (fastai's exponential sweep) or 'linear'; a warning when a linear sweep's first step jumps over decades"
+    if not (isinstance(mode, str) and mode in sweeps):
+        hint = " ('exponential' is Lightning's name for 'exp')" if mode=='exponential' else ''
+        raise ValueError(f"mode must be 'exp' (fastai's exponential sweep) or 'linear', got {mode!r}{hint}")
+    if mode=='linear' and starts:
+        s,e = starts[-1],ends[-1]
+        nxt = s+(e-s)/num_it
+        if nxt > 1000*s:
+            warnings.warn(f"mode='linear' from {s:.0e} to {e:.0e}: the second step is already at {nxt:.1e}, {nxt/s:.0e} times the "
+                          f"first, and 90% of the steps are above {s+(e-s)/10:.1e}. A linear sweep reads a narrow range (a decade "
+                          "or two below end_lr); for a wide one use mode='exp'")
+    return mode
+
+def check_set_lr(set_lr, sgs:list)->str|None:
+    "The name of the rule whose suggestion `set_lr` applies (None for False), checked against the rules `sgs` that lr_find will run"
+    names = [sg.name for sg in sgs]
+    if isinstance(set_lr, (bool,np.bool_)):
+        if not set_lr: return None
+        if not names: raise ValueError("set_lr=True applies the first suggestion, but suggest_funcs asks for none")
+        return names[0]
+    if isinstance(set_lr, str):
+        if set_lr in names: return set_lr
+        raise ValueError(f"set_lr={set_lr!r} is not one of the rules lr_find will run ({', '.join(names) or 'none'}): "
+                         "add it to suggest_funcs")
+    raise TypeError(f"set_lr must be False, True (the first suggestion) or the name of a rule in suggest_funcs, got {set_lr!r}")
+
 def check_args(learn, start_lr=1e-7, end_lr=10, num_it=100, stop_div=True, show_plot=True, suggest_funcs=('valley',), *,
-               group=-1, div=4., skip_start=None, skip_end=5, valid=None, cbs=None)->SimpleNamespace:
+               group=-1, div=4., skip_start=None, skip_end=5, valid=None, cbs=None, mode='exp', set_lr=False,
+               intervals=True)->SimpleNamespace:
     "`lr_find`'s arguments checked and made plain Python values, before any training; a clear error for the first bad one"
     sgs = suggesters.resolve(suggest_funcs)
     skip_start,skip_end = check_int(skip_start, 'skip_start', none_ok=True),check_int(skip_end, 'skip_end')
@@ -143,6 +171,7 @@ def check_args(learn, start_lr=1e-7, end_lr=10, num_it=100, stop_div=True, show_
         warnings.warn(f"num_it={num_it} is too few steps: lr_find runs 6, as fastai does")
         num_it = 6
     stop_div,show_plot,div = check_flag(stop_div, 'stop_div'),check_flag(show_plot, 'show_plot'),check_div(div)
+    mode,set_lr,intervals = check_mode(mode, starts, ends, num_it),check_set_lr(set_lr, sgs),check_flag(intervals, 'intervals')
     if isinstance(group, (bool,np.bool_)) or not isinstance(group, (int,np.integer)):
         raise TypeError(f"group must be an integer (the index of a parameter group, -1 for the last), got {group!r}")
     if not -n<=group<n: raise ValueError(f"group={group} is not a parameter group: the optimizer has {n}")
@@ -150,4 +179,4 @@ def check_args(learn, start_lr=1e-7, end_lr=10, num_it=100, stop_div=True, show_
     check_learner(learn)
     return SimpleNamespace(sgs=sgs, starts=starts, ends=ends, num_it=num_it, stop_div=stop_div, show_plot=show_plot,
                            group=int(group), div=div, skip_start=skip_start, skip_end=skip_end,
-                           valid=valid_batches(learn, valid), cbs=cbs)
+                           valid=valid_batches(learn, valid), cbs=cbs, mode=mode, set_lr=set_lr, intervals=intervals)

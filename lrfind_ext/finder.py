@@ -20,6 +20,7 @@ import lrfind_ext.rules # registers the built-in rules
 from .snapshot import *
 from .snapshot import _loaders,_rngs_kept
 from .result import *
+from .spread import with_intervals
 from .checks import check_args,check_div,check_int,check_valid,valid_batches
 
 # %% auto #0
@@ -68,7 +69,7 @@ def _no_validation(*args, **kwargs):
     "lr_find never validates; with train-only `DataLoaders` fastai's validation step would fail on `dls[1]`"
 
 class LRFindCallback(Callback):
-    "Grow the learning rate exponentially and record one point per optimizer step until `num_it` or divergence"
+    "Grow the learning rate exponentially (or linearly) and record one point per optimizer step until `num_it` or divergence"
     order,run_valid = 60,False
     def __init__(self,
         start_lrs:list, # First learning rate of each parameter group
@@ -79,6 +80,7 @@ class LRFindCallback(Callback):
         beta:float=0.98, # Weight of fastai's smoothing
         group:int=-1, # Parameter group whose learning rate is recorded
         valid=None, # Score each step on a fixed validation sample: a number of batches of `dls.valid`, or batches
+        sweep:str='exp', # 'exp' (fastai's schedule) or 'linear'
     ):
         store_attr()
         self.num_it,self.div = check_int(num_it, 'num_it', lo=1),check_div(div)
@@ -103,14 +105,15 @@ class LRFindCallback(Callback):
 
     def _reset_acc(self): self.parts,self.skipped = [],False
     def _dev(self): return next(self.learn.model.parameters()).device # where a collective's tensors go (NCCL: the GPU)
-    def _lrs(self, k): return [s*(e/s)**(k/self.num_it) for s,e in zip(self.start_lrs,self.end_lrs)]
+    def _lrs(self, k): return [sweep_lr(s, e, k/self.num_it, self.sweep) for s,e in zip(self.start_lrs,self.end_lrs)]
     def before_batch(self):
         self.n_batch += 1
         self.opt.set_hyper('lr', self._lrs(self.n_pts))
 
     def after_loss(self):
         if not len(self.yb): return
-        self.parts.append((self.learn.loss.detach().float().mean(), find_bs(self.yb)))
+        loss = self.learn.loss.as_subclass(torch.Tensor) # a plain tensor: fastai's TensorBase costs ~10 µs per operation
+        self.parts.append((loss.detach().float().mean(), find_bs(self.yb)))
 
     def after_cancel_step(self): self.skipped = True
 
@@ -137,7 +140,7 @@ class LRFindCallback(Callback):
                     with (ac if ac is not None else contextlib.nullcontext()):
                         pred = m(*xb)
                         if ac is not None: pred = to_float(pred)
-                        loss = self.learn.loss_func(pred, *yb).detach().double().mean()
+                        loss = self.learn.loss_func(pred, *yb).as_subclass(torch.Tensor).detach().double().mean()
                     bs = find_bs(yb)
                     tot,n = tot+loss*bs,n+bs
             finally:
@@ -188,8 +191,8 @@ class LRFindCallback(Callback):
     def before_validate(self): raise CancelValidException()
 
     def run_meta(self)->dict:
-        "What the run was, for the curve's `meta`: mode, batches, skipped steps, processes"
-        res = dict(mode='train' if self.valid is None else 'valid', batches=getattr(self, 'n_batch', 0),
+        "What the run was, for the curve's `meta`: the loss scored (`mode`), the sweep, batches, skipped steps, processes"
+        res = dict(mode='train' if self.valid is None else 'valid', sweep=self.sweep, batches=getattr(self, 'n_batch', 0),
                    skipped=getattr(self, 'n_skip', 0), world_size=getattr(self, 'world', 1))
         if getattr(self, 'stopped_by', None): res['stopped_by'] = self.stopped_by
         if getattr(self, 'vbs', None) is not None:
@@ -252,12 +255,17 @@ def lr_find(self:Learner,
     skip_end:int=5, # Points the suggesters skip at the end
     valid=None, # Score each step on a fixed validation sample: a number of batches of `dls.valid`, or the batches
     cbs=None, # Callbacks for this run only, as `fit`'s: lr_find leaves their own state as the run made it
+    mode:str='exp', # The sweep: 'exp' (fastai's exponential schedule) or 'linear'
+    set_lr=False, # Put a suggestion in `learn.lr` after the run: True for the first, or a rule's name
+    intervals:bool=True, # Estimate where each rule would land on another run (`Suggestion.interval`)
 )->LRFindResult:
     "Run fastai's learning-rate range test, restore the learner exactly, and suggest learning rates"
     a = check_args(self, start_lr, end_lr, num_it, stop_div, show_plot, suggest_funcs, group=group, div=div,
-                   skip_start=skip_start, skip_end=skip_end, valid=valid, cbs=cbs) # before anything moves
+                   skip_start=skip_start, skip_end=skip_end, valid=valid, cbs=cbs, mode=mode, set_lr=set_lr,
+                   intervals=intervals) # before anything moves
     beta = getattr(getattr(getattr(self, 'recorder', None), 'smooth_loss', None), 'beta', 0.98)
-    cb = LRFindCallback(a.starts, a.ends, a.num_it, a.stop_div, div=a.div, beta=beta, group=a.group, valid=a.valid)
+    cb = LRFindCallback(a.starts, a.ends, a.num_it, a.stop_div, div=a.div, beta=beta, group=a.group, valid=a.valid,
+                        sweep=a.mode)
     n_epoch,snap = _n_epoch(self, a.num_it),Snapshot(self)
     try:
         with self.no_logging(), self.removed_cbs([o for o in self.cbs if type(o).__name__ in _no_lr_find_cbs]):
@@ -270,12 +278,16 @@ def lr_find(self:Learner,
         finally:
             g = a.group
             meta = dict(start_lr=a.starts[g], end_lr=a.ends[g], group=g, n_groups=len(a.starts), **cb.run_meta())
+            if len(a.starts)>1: meta.update(start_lrs=a.starts, end_lrs=a.ends) # every group's schedule
             crv = cb.curve(skip_start=a.skip_start, skip_end=a.skip_end, meta=meta)
             _to_recorder(self, crv)
-    try: res = lr_result(crv, [sg(crv) for sg in a.sgs])
+    try: suggs = [sg(crv) for sg in a.sgs]
     except CurveError as e:
         raise CurveError(f"{e}\nThe curve is in learn.recorder.lr_curve.") from None
+    if a.intervals: suggs = with_intervals(crv, suggs, a.sgs)
+    res = lr_result(crv, suggs, a.set_lr)
     _to_recorder(self, crv, res)
+    if a.set_lr is not None: self.lr = res.fit_lr(a.set_lr) # after the restore, which would undo it
     if a.show_plot and rank_distrib()==0: res.plot()
     return res
 

@@ -10,16 +10,49 @@ import collections,functools,html,math
 from .curve import *
 from .suggest import *
 from .suggest import _num
+from .curve import sweep_lr
 
 # %% auto #0
-__all__ = ['LRFindResult', 'lr_result']
+__all__ = ['group_values', 'fit_form', 'fmt_fit', 'LRFindResult', 'lr_result']
 
 # %% ../nbs/05_result.ipynb #ae69bd38
 def _how(s): return f'{s.note} ({s.src_lr:.2e})' if s.derived else s.note
+def _iv(s): return f'{s.interval[0]:.1e} to {s.interval[1]:.1e}' if s.interval else ''
+
+def _t_at(lr, s, e, sweep)->float:
+    "Fraction of a sweep from `s` to `e` at which it reaches `lr`, within the run"
+    t = math.log(lr/s)/math.log(e/s) if sweep=='exp' else (lr-s)/(e-s)
+    return min(max(t, 0.), 1.)
+
+def group_values(crv:LRCurve|None, s:Suggestion)->list:
+    "Suggestion `s` for every parameter group of `crv`'s run: each group's learning rate at the step `s` comes from, scaled as `s.lr` is from the recorded group's"
+    m = crv.meta if crv is not None else {}
+    starts,ends = m.get('start_lrs'),m.get('end_lrs')
+    if not starts or len(starts)<2: return [s.lr]
+    g = m.get('group', -1)%len(starts)
+    t = _t_at(s.src_lr if s.derived else s.lr, starts[g], ends[g], crv.sweep)
+    at = [sweep_lr(a, b, t, crv.sweep) for a,b in zip(starts, ends)]
+    res = [s.lr*v/at[g] for v in at]
+    res[g] = s.lr
+    return res
+
+def fit_form(lrs:list):
+    "`lrs`, one per group, as `fit_one_cycle` and `fit` take them: a float if they are equal, a `slice` if spread evenly in log lr as fastai spreads one, else the list"
+    lrs = [float(o) for o in lrs]
+    if all(math.isclose(o, lrs[0], rel_tol=1e-9) for o in lrs): return lrs[0]
+    n = len(lrs)
+    r = (lrs[-1]/lrs[0])**(1/(n-1))
+    return slice(lrs[0], lrs[-1]) if all(math.isclose(o, lrs[0]*r**i, rel_tol=1e-6) for i,o in enumerate(lrs)) else lrs
+
+def fmt_fit(v)->str:
+    "A learning rate in `fit_form`, short"
+    if isinstance(v, slice): return f'slice({v.start:.1e}, {v.stop:.1e})'
+    if isinstance(v, list): return '[' + ', '.join(f'{o:.1e}' for o in v) + ']'
+    return f'{v:.2e}'
 
 class LRFindResult:
     "Mixin of `lr_find`'s result: the curve, the suggestions, a table and the plot"
-    curve,_suggs = None,None # (a result made by `_make`, or by hand, has neither)
+    curve,_suggs,applied = None,None,None # (a result made by `_make`, or by hand, has neither; `applied`: the rule `set_lr` applied)
 
     @property
     def suggestions(self)->dict:
@@ -27,6 +60,27 @@ class LRFindResult:
         old = self._suggs or {}
         return {f:(s if (s := old.get(f)) is not None and s.lr==v else _by_hand(f, v, s, self.curve))
                 for f,v in zip(self._fields, self)}
+
+    def _sugg(self, name):
+        if not self._fields: raise ValueError("This result has no suggestions")
+        if name is None: name = self._fields[0]
+        if name not in self._fields: raise ValueError(f"{name!r} is not one of this result's suggestions: {', '.join(self._fields)}")
+        return self.suggestions[name]
+
+    def group_lrs(self, name:str|None=None)->list:
+        "Suggestion `name` (default: the first) for every parameter group of a discriminative sweep, as the sweep ran them side by side"
+        return group_values(self.curve, self._sugg(name))
+
+    def fit_lr(self, name:str|None=None):
+        "Suggestion `name` (default: the first) as `fit_one_cycle` and `fit` take it: a float, or for a discriminative sweep a `slice` or a list (one per group)"
+        return fit_form(self.group_lrs(name))
+
+    @property
+    def per_group(self)->bool:
+        "Whether the sweep ran different learning rates in different parameter groups"
+        c = self.curve
+        if c is None or not c.meta.get('start_lrs'): return False
+        return isinstance(fit_form(c.meta['start_lrs']), (slice,list)) or isinstance(fit_form(c.meta['end_lrs']), (slice,list))
 
     def plot(self, ax=None, **kwargs):
         "Draw the overlay of this run: the curve and every suggestion at its returned value"
@@ -42,24 +96,45 @@ class LRFindResult:
         if not len(c): return 'no points recorded'
         m = c.meta
         how = [f"validation loss on {m.get('valid_items')} items"] if m.get('mode')=='valid' else []
+        if c.sweep=='linear': how.append('linear sweep')
         if m.get('skipped'): how.append(f"{m['skipped']} skipped step{'s'*(m['skipped']!=1)} not counted")
         if m.get('world_size', 1)>1: how.append(f"mean of {m['world_size']} processes")
         return f"{len(c)} steps{' ('+'; '.join(how)+')' if how else ''}, {c.stop_txt} at lr={c.lrs[-1]:.1e}"
 
+    def _applied_txt(self):
+        a = self.applied
+        if a is None or a not in self._fields: return ''
+        return f"learn.lr = {fmt_fit(self.fit_lr(a))} ({a}'s suggestion, set by set_lr)"
+
+    def _rows(self):
+        "Header and rows of the table: one row per suggestion; an interval column if any has one, a per-group one for a discriminative sweep"
+        ss = list(self.suggestions.values())
+        hdr = ['suggester','learning rate','loss','derived from']
+        rows = [[s.name, f'{s.lr:.2e}', f'{s.loss:.4g}', _how(s)] for s in ss]
+        if any(s.interval for s in ss):
+            hdr.append('another run')
+            for r,s in zip(rows, ss): r.append(_iv(s))
+        if self.per_group:
+            hdr.append('per parameter group')
+            for r,s in zip(rows, ss): r.append(fmt_fit(fit_form(group_values(self.curve, s))))
+        return hdr,rows
+
     def _repr_html_(self):
-        rows = ''.join(f"<tr><td>{s.name}</td><td>{s.lr:.2e}</td><td>{s.loss:.4g}</td>"
-                       f"<td>{html.escape(_how(s))}</td></tr>" for s in self.suggestions.values())
-        return (f"<table><caption>lr_find: {self._stop_txt()}</caption><thead><tr><th>suggester</th>"
-                f"<th>learning rate</th><th>loss</th><th>derived from</th></tr></thead><tbody>{rows}</tbody></table>")
+        hdr,rows = self._rows()
+        body = ''.join('<tr>' + ''.join(f'<td>{html.escape(c)}</td>' for c in r) + '</tr>' for r in rows)
+        cap = '; '.join(o for o in (self._stop_txt(), self._applied_txt()) if o)
+        return (f"<table><caption>lr_find: {html.escape(cap)}</caption><thead><tr>" + ''.join(f'<th>{h}</th>' for h in hdr) +
+                f"</tr></thead><tbody>{body}</tbody></table>")
 
     def table(self)->str:
         "The suggestions as a plain-text table"
-        rows = [('suggester','learning rate','loss','derived from')]
-        rows += [(s.name, f'{s.lr:.2e}', f'{s.loss:.4g}', _how(s)) for s in self.suggestions.values()]
-        ws = [max(len(r[i]) for r in rows) for i in range(4)]
-        return '\n'.join('  '.join(c.ljust(w) for c,w in zip(r,ws)).rstrip() for r in rows)
+        hdr,rows = self._rows()
+        rows = [hdr]+rows
+        ws = [max(len(r[i]) for r in rows) for i in range(len(hdr))]
+        lines = ['  '.join(c.ljust(w) for c,w in zip(r,ws)).rstrip() for r in rows]
+        return '\n'.join(lines + ([self._applied_txt()] if self._applied_txt() else []))
 
-    def __reduce__(self): return (_unpickle, (self.curve, list((self._suggs or self.suggestions).values()), tuple(self)))
+    def __reduce__(self): return (_unpickle, (self.curve, list((self._suggs or self.suggestions).values()), tuple(self), self.applied))
 
 def _by_hand(name, lr, old, crv)->Suggestion:
     "The suggestion behind a value set by hand in field `name`: no source point; its note says what the rule gave"
@@ -79,18 +154,18 @@ def _result_cls(names:tuple):
             try: _num(v, k)
             except TypeError: raise TypeError(f"{k} must be a learning rate (a number), got {v!r}") from None
         res = nt._replace(self, **kw)
-        res.curve,res._suggs = self.curve,self._suggs
+        res.curve,res._suggs,res.applied = self.curve,self._suggs,self.applied
         return res
     return type('SuggestedLRs', (nt, LRFindResult), {'_replace':_replace})
 
-def lr_result(crv:LRCurve|None, suggs:list)->LRFindResult:
-    "Build `lr_find`'s result from a curve (None if there is none) and its suggestions"
+def lr_result(crv:LRCurve|None, suggs:list, applied:str|None=None)->LRFindResult:
+    "Build `lr_find`'s result from a curve (None if there is none), its suggestions, and the one `set_lr` applied"
     res = _result_cls(tuple(s.name for s in suggs))(*[s.lr for s in suggs])
-    res.curve,res._suggs = crv,{s.name:s for s in suggs}
+    res.curve,res._suggs,res.applied = crv,{s.name:s for s in suggs},applied
     return res
 
-def _unpickle(crv, suggs, values):
+def _unpickle(crv, suggs, values, applied=None):
     "A pickled result: its rules' suggestions, then the values set by hand since"
-    res = lr_result(crv, suggs)
+    res = lr_result(crv, suggs, applied)
     kw = {f:v for f,v,s in zip(res._fields, values, suggs) if v!=s.lr}
     return res._replace(**kw) if kw else res
