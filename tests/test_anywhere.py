@@ -1,0 +1,120 @@
+"lr_find wherever a user calls it: after fine_tune, between two fits, on a learner loaded with load_learner, and in two processes at once on one path."
+import json,math,os,subprocess,sys,time
+from pathlib import Path
+import numpy as np
+import pytest
+import torch
+from fastai.learner import load_learner
+from fastai.callback.schedule import valley
+import lrfind_ext
+from lrfind_ext.finder import fastai_lr_find
+from lrfind_ext.examples import cancer_tabular_learner,digits_vision_learner
+from lrf_testutils import digits,two_groups,capture,diff
+
+ROOT = Path(__file__).resolve().parent.parent
+
+def run(learn, *args, **kw):
+    with learn.no_bar(): return learn.lr_find(*args, show_plot=False, **kw)
+
+def listing(d):
+    "Every file and folder under `d`, with its size and modification time"
+    return sorted((str(p.relative_to(d)), p.is_dir(), p.stat().st_size, p.stat().st_mtime_ns) for p in Path(d).rglob('*'))
+
+# ---- after fine_tune ----
+
+def test_after_fine_tune():
+    "fine_tune freezes, trains, unfreezes, trains: lr_find after it sweeps every group, and a discriminative sweep suggests per group"
+    learn = digits(splitter=two_groups)
+    with learn.no_bar(): learn.fine_tune(1)
+    assert learn.opt.frozen_idx == 0 and len(learn.opt.param_lists) == 2
+    res = run(learn)
+    assert len(res.curve) > 50 and math.isfinite(res.basin) and learn.opt.frozen_idx == 0
+    res = run(learn, slice(1e-9, 1e-7), slice(1e-1, 10), set_lr=True)
+    assert isinstance(learn.lr, slice) and learn.lr.stop == res.basin
+    with learn.no_bar(): learn.fit_one_cycle(1) # and training goes on at it
+
+def test_after_fine_tune_early_divergence(tmp_path):
+    "fastai issue 3658: after fine_tune, a run that diverged early gave fastai's suggesters an empty slice (IndexError); here a result"
+    learn = digits(splitter=two_groups, path=tmp_path)
+    with learn.no_bar(): learn.fine_tune(1)
+    res = run(learn, start_lr=0.1, end_lr=1e12, suggest_funcs=(valley, 'basin'))
+    assert res.curve.stop == 'diverged' and len(res.curve) < 30 and all(math.isfinite(v) for v in res)
+    with learn.no_bar(), pytest.raises(IndexError): fastai_lr_find(learn, start_lr=0.1, end_lr=1e12, show_plot=False, suggest_funcs=valley)
+
+@pytest.mark.slow
+def test_vision_learner_after_fine_tune():
+    "fastai's vision_learner (resnet18 body and head, three groups) after fine_tune, then a discriminative sweep"
+    learn = digits_vision_learner()
+    with learn.no_bar(): learn.fine_tune(1)
+    res = run(learn, slice(1e-9, 1e-7), slice(1e-1, 10), set_lr='basin')
+    assert learn.opt.frozen_idx == 0 and len(res.group_lrs('basin')) == 3 and learn.lr == res.fit_lr('basin')
+
+# ---- between two fits ----
+
+def two_fits(lr_find_between, **kw):
+    "Two fit_one_cycle calls on a learner with BatchNorm, Dropout, Adam and shuffled batches; lr_find between them or not"
+    learn = digits(arch='bn', dropout=True)
+    with learn.no_bar():
+        learn.fit_one_cycle(1, 3e-3)
+        if lr_find_between: res = learn.lr_find(show_plot=False, **kw)
+        learn.fit_one_cycle(1, 3e-3)
+    return learn
+
+@pytest.mark.parametrize('kw', [dict(), dict(mode='linear', start_lr=1e-4, end_lr=1.), dict(valid=2)])
+def test_between_two_fits_the_second_trains_as_without(kw):
+    a,b = two_fits(False),two_fits(True, **kw)
+    assert b.recorder.values == a.recorder.values # the epoch's losses and metrics, the same floats
+    assert b.recorder.losses == a.recorder.losses
+    ca,cb = capture(a),capture(b)
+    bad = [k for k in diff(ca, cb) if k not in ('opt_obj','learn_dict','cbs','cb_dicts','cb_values')] # other objects, same values
+    assert bad == []
+
+# ---- a learner loaded with load_learner ----
+
+def test_on_a_loaded_learner(tmp_path):
+    "Exported, loaded back, given its data again: lr_find runs on it and leaves its folder exactly as it was"
+    learn = cancer_tabular_learner()
+    dls = learn.dls
+    learn.path = tmp_path
+    learn.export('export.pkl')
+    before = listing(tmp_path)
+    loaded = load_learner(tmp_path/'export.pkl')
+    loaded.path = tmp_path
+    with pytest.raises(ValueError, match='training dataloader is empty'): run(loaded) # an exported learner keeps no data
+    loaded.dls = dls
+    w = [p.detach().clone() for p in loaded.model.parameters()]
+    res = run(loaded)
+    assert math.isfinite(res.basin) and all(torch.equal(a, p) for a,p in zip(w, loaded.model.parameters()))
+    assert listing(tmp_path) == before
+    with loaded.no_bar(): fastai_lr_find(loaded, show_plot=False) # fastai's leaves its model folder behind
+    assert (tmp_path/'models').is_dir() and listing(tmp_path) != before
+
+# ---- two processes on one path ----
+
+def _two(tmp_path, *extra):
+    path,go = tmp_path/'learner',tmp_path/'go'
+    path.mkdir()
+    (path/'keep.txt').write_text('a file the runs must leave alone')
+    before = listing(path)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT/'tests'), str(ROOT), os.environ.get('PYTHONPATH', '')]))
+    procs = [subprocess.Popen([sys.executable, str(ROOT/'tests'/'parallel_lr_find.py'), str(path), str(go), str(tmp_path/f'out{i}.json'), *extra],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for i in range(2)]
+    time.sleep(0.5)
+    go.write_text('go') # both start together, once imported
+    outs = [p.communicate(timeout=300)[0].decode() for p in procs]
+    for p,o in zip(procs, outs): assert p.returncode == 0, o[-3000:]
+    return [json.loads((tmp_path/f'out{i}.json').read_text()) for i in range(2)],before,listing(path)
+
+def test_two_processes_on_one_path(tmp_path):
+    "fastai issue 3240: parallel runs clashed on fastai's temporary file. Two at once here: neither writes, the folder is unchanged"
+    (a,b),before,after = _two(tmp_path)
+    assert a['start'] < b['end'] and b['start'] < a['end'] # they did run at the same time
+    assert a['writes'] == [] and b['writes'] == [] and after == before
+    assert a['suggestions'] == b['suggestions'] # the same learner, the same answers, whatever the other did
+
+@pytest.mark.slow
+def test_the_check_sees_fastai_s_writes(tmp_path):
+    "The same two processes with fastai's own lr_find: the watcher sees its temporary files, and the folder changes"
+    (a,b),before,after = _two(tmp_path, 'fastai')
+    assert any('save' in w for w in a['writes']) and any('save' in w for w in b['writes'])
+    assert after != before
