@@ -13,7 +13,7 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['sweeps', 'min_pts', 'reads', 'zerolag_h', 'smooth_losses', 'LRCurve', 'sweep_lr', 'CurveError', 'check_div',
-           'div_stop', 'synth_curve', 'loglr_smooth', 'curve_xy']
+           'div_start', 'div_stop', 'synth_curve', 'loglr_smooth', 'curve_xy']
 
 # %% ../nbs/00_curve.ipynb #ad423fc7
 def smooth_losses(
@@ -247,13 +247,23 @@ def check_div(div)->float:
         f"div must be a finite number above 1, got {div!r}: the run stops when the smoothed loss exceeds div times its best")
     return float(div)
 
+def div_start(
+    losses, # Raw losses of the first steps (smoothed ones if that is all there is)
+    num_it:int, # Steps the run was asked for
+)->float|None:
+    "The starting level a divergence must exceed: the median of the first `max(min_pts, num_it//10)` losses, None before that many"
+    k = max(min_pts, num_it//10)
+    return float(np.median(losses[:k])) if len(losses)>=k else None
+
 def div_stop(
     sm:float, # Smoothed loss of the step just taken
     best:float, # Best smoothed loss before it (`inf` at the first step)
     div:float=4., # Divergence threshold
+    start:float|None=-math.inf, # The run's starting level (`div_start`); None: too early to tell a divergence
 )->str|None:
-    "Why `lr_find(stop_div=True)` stops at this step: 'nonfinite', 'diverged' (fastai's `sm > div*best`, made sensible for a best at or below 0), or None"
+    "Why `lr_find(stop_div=True)` stops at this step: 'nonfinite', 'diverged' (above `div` times its best since `start` was known, and above `start`), or None"
     if not math.isfinite(sm): return 'nonfinite'
+    if start is None or sm <= start: return None
     if best>0: return 'diverged' if sm > div*best else None
     return 'diverged' if sm > best+(div-1)*abs(best) else None
 
@@ -263,13 +273,15 @@ def cut_at_divergence(self:LRCurve,
 )->LRCurve:
     "The curve up to where `lr_find` with `stop_div=True` would have stopped it, marked `'diverged'` or `'nonfinite'`"
     div,best = check_div(div),math.inf
+    raw = self.smooth if self.losses is None else self.losses
     for i,sm in enumerate(self.smooth.tolist()):
-        why = div_stop(sm, best, div)
+        start = div_start(raw[:i+1], self.num_it)
+        why = div_stop(sm, best, div, start)
         if why:
             res = self[:i+1]
             res.stop = why
             return res
-        best = min(best, sm)
+        if start is not None: best = min(best, sm) # the best counts once the smoothed loss has warmed up
     return self
 
 # %% ../nbs/00_curve.ipynb #78e4cfa0

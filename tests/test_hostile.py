@@ -30,7 +30,7 @@ from fastai.callback.core import CancelFitException,CancelStepException,CancelBa
 from fastai.callback.training import GradientAccumulation
 from fastai.optimizer import OptimWrapper
 import lrfind_ext
-from lrfind_ext.curve import LRCurve,CurveError,synth_curve,smooth_losses,loglr_smooth,div_stop,check_div
+from lrfind_ext.curve import LRCurve,CurveError,synth_curve,smooth_losses,loglr_smooth,div_stop,div_start,check_div
 from lrfind_ext.suggest import suggesters,Suggestion,SuggestError,UnknownSuggester,suggest_lrs
 from lrfind_ext.result import lr_result
 from lrfind_ext.snapshot import Snapshot
@@ -540,9 +540,10 @@ def test_cut_at_divergence_is_div_stop(losses, div):
     crv = LRCurve(np.geomspace(1e-6, 1, len(losses)) if losses else [], smooth=losses)
     cut,best,n = crv.cut_at_divergence(div),math.inf,len(losses)
     for i,sm in enumerate(losses):
-        why = div_stop(sm, best, div)
+        start = div_start(losses[:i+1], crv.num_it)
+        why = div_stop(sm, best, div, start)
         if why: n = i+1; break
-        best = min(best, sm)
+        if start is not None: best = min(best, sm)
     assert len(cut) == n and (cut.stop == why if n < len(losses) or (losses and why) else cut.stop == crv.stop)
 
 # ---- the setups ----

@@ -176,9 +176,9 @@ def test_cut_at_divergence_agrees_with_lr_find(shift):
     assert cut.lrs.tolist() == stopped.lrs.tolist() and cut.smooth.tolist() == stopped.smooth.tolist()
 
 def test_cut_at_divergence_negative_losses_not_cut():
-    "Losses that fall through zero and rise less than (div-1) times the best's size have not diverged"
+    "Losses that fall through zero and rise above their start, but less than (div-1) times the best's size, have not diverged"
     lrs = np.geomspace(1e-5, 1, 40)
-    crv = LRCurve(lrs, smooth=np.r_[np.linspace(1, -2, 30), np.linspace(-2, 0.5, 10)])
+    crv = LRCurve(lrs, smooth=np.r_[np.linspace(1, -2, 30), np.linspace(-2, 1.5, 10)])
     assert crv.cut_at_divergence() is crv
     assert len(crv.cut_at_divergence(div=1.5)) < 40
 
