@@ -108,11 +108,14 @@ class LRFindCallback(Callback):
     def _lrs(self, k): return [sweep_lr(s, e, k/self.num_it, self.sweep) for s,e in zip(self.start_lrs,self.end_lrs)]
     def before_batch(self):
         self.n_batch += 1
-        self.opt.set_hyper('lr', self._lrs(self.n_pts))
+        self.sched = self._lrs(self.n_pts) # the schedule's learning rates for the step this batch is part of
+        self.opt.set_hyper('lr', self.sched)
 
     def after_loss(self):
         if not len(self.yb): return
-        loss = self.learn.loss.as_subclass(torch.Tensor) # a plain tensor: fastai's TensorBase costs ~10 µs per operation
+        # The same values as a plain tensor: fastai's TensorBase costs ~10 µs per operation, here and in the Recorder's
+        # smoothing of `learn.loss` after the batch (the backward pass uses `loss_grad`, which stays as it is)
+        self.learn.loss = loss = self.learn.loss.as_subclass(torch.Tensor)
         self.parts.append((loss.detach().float().mean(), find_bs(self.yb)))
 
     def after_cancel_step(self): self.skipped = True
@@ -168,17 +171,18 @@ class LRFindCallback(Callback):
             if self.n_skip>=max_skipped(self.num_it): self.stop,self.halt = 'skipped',True
             return
         lr = self.opt.hypers[self.group]['lr']
-        if not self.lr_moved and not math.isclose(lr, self._lrs(self.n_pts)[self.group], rel_tol=1e-9):
+        if not self.lr_moved and not math.isclose(lr, self.sched[self.group], rel_tol=1e-9):
             self.lr_moved = True
             warnings.warn(f"Another callback changed the learning rate during lr_find (step {self.n_pts}: {lr:.2e} instead of "
-                          f"{self._lrs(self.n_pts)[self.group]:.2e}): the curve records the learning rates used, not the schedule's")
+                          f"{self.sched[self.group]:.2e}): the curve records the learning rates used, not the schedule's")
         self.ema = torch.lerp(loss, self.ema, self.beta)
         self.n_pts += 1
         sm = (self.ema/(1-self.beta**self.n_pts)).item()
         for l,v in zip(self.rec, (lr, loss.item(), sm)): l.append(v)
-        why = div_stop(sm, self.best, self.div) if self.stop_div else None # the curve's rule (`LRCurve.cut_at_divergence`)
+        start = div_start(self.rec[1], self.num_it)
+        why = div_stop(sm, self.best, self.div, start) if self.stop_div else None # the curve's rule (`LRCurve.cut_at_divergence`)
         self.stop = why or ('num_it' if self.n_pts>=self.num_it else 'data')
-        self.best = min(self.best, sm)
+        if start is not None: self.best = min(self.best, sm)
         self.halt = self.stop!='data'
 
     def after_batch(self):
