@@ -1,14 +1,17 @@
 #!/usr/bin/env python
 """Speed of lrfind_ext: `lr_find` against fastai's original on the same learner, and each suggester on a long curve.
 
-Writes the tables to bench/results/speed.md (and prints them). Takes about a minute on 2 CPU cores:
+Writes the tables to bench/results/speed.md (and prints them). Takes about three minutes on 2 CPU cores (the vision learner most of it):
     python bench/speed.py [--repeats 7] [--no-write]
 (a) `lr_find` and fastai's `lr_find` run alternately on one learner (each restores it), 100 steps without stopping
-    early, no progress bar, no plot; the ratio is taken per pair, and the median reported.
+    early, no progress bar, no plot; the ratio is taken per pair, and the median reported. Five learners: plain PyTorch
+    MLPs (in-process and with fastai's default two worker processes), fastai's `tabular_learner` and `vision_learner`.
+    lrfind_ext's run includes its intervals, timed alone too.
 (b) Each built-in suggester on a 10,000-point curve (`synth_curve(n=10000, stop_div=False, noise=0.05)`), called as
     `lr_find` calls it (through the registry: the window, the loss at the point); fastai's own functions on float32
     tensors of the same window, as fastai's `lr_find` feeds them. fastai's `valley` is O(n^2): timed at 1,000 points only."""
 import argparse,datetime,os,platform,shutil,statistics,sys,tempfile,time,timeit,warnings
+from dataclasses import replace
 from pathlib import Path
 warnings.filterwarnings('ignore')
 os.environ.setdefault('MPLBACKEND', 'Agg')
@@ -19,7 +22,8 @@ from machine import machine
 from lrfind_ext.curve import synth_curve
 from lrfind_ext.suggest import suggesters,suggest_lrs
 from lrfind_ext.finder import fastai_lr_find
-from lrfind_ext.examples import digits_learner,sk_mlp_learner
+from lrfind_ext.examples import digits_learner,sk_mlp_learner,cancer_tabular_learner,digits_vision_learner
+from lrfind_ext.spread import with_intervals
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILTINS = ('valley','slide','minimum','steep')
@@ -28,14 +32,16 @@ def _workers(learn, n):
     for dl in learn.dls.loaders: dl.fake_l.num_workers = n
     return learn
 
-LEARNERS = {
-    'digits MLP (64-128-10), bs 64, in-process loading': lambda: _workers(digits_learner(), 0),
-    'digits MLP, bs 64, fastai default loading (2 worker processes)': lambda: digits_learner(),
-    'breast-cancer tabular MLP (30-64-2), bs 32, in-process loading': lambda: _workers(sk_mlp_learner('cancer'), 0),
+LEARNERS = { # name: (make it, pairs of runs as a share of --repeats)
+    'digits MLP (64-128-10), bs 64, in-process loading': (lambda: _workers(digits_learner(), 0), 1),
+    'digits MLP, bs 64, fastai default loading (2 worker processes)': (lambda: digits_learner(), 1),
+    'breast-cancer tabular MLP (30-64-2), bs 32, in-process loading': (lambda: _workers(sk_mlp_learner('cancer'), 0), 1),
+    "fastai's tabular_learner on breast cancer (29 continuous, 1 categorical; 64-32), bs 64": (cancer_tabular_learner, 1),
+    "fastai's vision_learner, resnet18 (no pretrained weights) on digits at 32x32 RGB, bs 64": (digits_vision_learner, 0.5),
 }
 
 def time_lr_find(mk, repeats, num_it=100):
-    "Median wall seconds of each lr_find over `repeats` alternating pairs, the median of the per-pair ratios, and the same for CPU time"
+    "Median wall and CPU seconds of each lr_find over `repeats` alternating pairs, the median per-pair ratios, and the intervals' share"
     learn = mk()
     learn.path = Path(tempfile.mkdtemp()) # fastai's lr_find saves its temporary model there
     kw = dict(num_it=num_it, stop_div=False, show_plot=False)
@@ -45,14 +51,25 @@ def time_lr_find(mk, repeats, num_it=100):
         for i in range(repeats):
             for which in ((0,1) if i%2 else (1,0)): # alternate which goes first
                 t,c = time.perf_counter(),time.process_time()
-                if which: learn.lr_find(**kw)
+                if which: r = learn.lr_find(**kw) # with its intervals, as lr_find runs by default
                 else: fastai_lr_find(learn, **kw)
                 res['wall'][1-which].append(time.perf_counter()-t)
                 res['cpu'][1-which].append(time.process_time()-c)
-    assert len(learn.recorder.lrs) == num_it
+    assert len(learn.recorder.lrs) == num_it and all(s.interval for s in r.suggestions.values())
+    crv,suggs = r.curve,[replace(s, interval=None) for s in r.suggestions.values()]
+    sgs = suggesters.resolve(r._fields)
+    iv = ms(lambda: with_intervals(crv, suggs, sgs), repeat=3)
+    # What each does once per run, outside the steps: lrfind_ext's snapshot and restore, its rules and their intervals;
+    # fastai's save of the model and optimizer to a file and load back, and its valley on the same window
+    from lrfind_ext.snapshot import Snapshot
+    if learn.opt is None: learn.create_opt()
+    ours = ms(lambda: Snapshot(learn).restore(), repeat=3) + ms(lambda: [sg(crv) for sg in sgs], repeat=3) + iv
+    w = crv.window
+    lt,st = torch.tensor(crv.lrs[w], dtype=torch.float32),torch.tensor(crv.smooth[w], dtype=torch.float32)
+    theirs = ms(lambda: (learn.save('_bench_tmp'), learn.load('_bench_tmp', with_opt=True)), repeat=3) + ms(lambda: fs.valley(lt, st, num_it), repeat=3)
     shutil.rmtree(learn.path, ignore_errors=True)
     med = statistics.median
-    return {k:(med(o),med(t),med([a/b for a,b in zip(o,t)])) for k,(o,t) in res.items()}
+    return {k:(med(o),med(t),med([a/b for a,b in zip(o,t)])) for k,(o,t) in res.items()},iv,ours,theirs
 
 def time_snapshot(mk, repeats=20):
     "Median milliseconds to take a `Snapshot` and to restore it"
@@ -98,13 +115,61 @@ def time_suggesters(n=10_000, noise=0.05):
     return rows,allb,alll,names,len(range(n)[w])
 
 
+def _profiled():
+    "What to read in each profile: (label, the functions whose cumulative time it is)"
+    from fastai.learner import Recorder
+    from lrfind_ext.finder import LRFindCallback
+    from lrfind_ext.snapshot import Snapshot
+    from lrfind_ext.suggest import Suggester
+    LF = fs.LRFinder
+    return {'lrfind_ext': [('its callback: before_batch, after_loss, after_step', [LRFindCallback.before_batch, LRFindCallback.after_loss, LRFindCallback.after_step]),
+                           ("fastai's Recorder.after_batch (smoothing, lrs)", [Recorder.after_batch]),
+                           ('snapshot and restore', [Snapshot.__init__, Snapshot.restore]),
+                           ('the rules', [Suggester.__call__]),
+                           ('the intervals', [with_intervals])],
+            'fastai': [('its callback (LRFinder): before_batch, after_batch', [LF.before_batch, LF.after_batch]),
+                       ("fastai's Recorder.after_batch (smoothing, lrs)", [Recorder.after_batch]),
+                       ('save to a file, load back (LRFinder.before_fit, after_fit)', [LF.before_fit, LF.after_fit]),
+                       ('valley', [fs.valley])]}
+
+def profile_both(mk, runs=6, num_it=100):
+    "cProfile of both lr_finds on one learner, alternating: milliseconds per run of the parts where they differ, and in all"
+    import cProfile,pstats
+    learn = mk()
+    learn.path = Path(tempfile.mkdtemp())
+    kw = dict(num_it=num_it, stop_div=False, show_plot=False)
+    fns = {'lrfind_ext': lambda: learn.lr_find(**kw), 'fastai': lambda: fastai_lr_find(learn, **kw)}
+    prs = {k:cProfile.Profile() for k in fns}
+    with learn.no_bar():
+        for f in fns.values(): f()
+        for i in range(runs):
+            for k in (list(fns) if i%2 else list(fns)[::-1]):
+                prs[k].enable(); fns[k](); prs[k].disable()
+    shutil.rmtree(learn.path, ignore_errors=True)
+    key = lambda f: (f.__code__.co_filename, f.__code__.co_firstlineno)
+    rows = []
+    for k,pr in prs.items():
+        st = {(f,l):v for (f,l,n),v in pstats.Stats(pr).stats.items()}
+        entry = fastai_lr_find if k=='fastai' else lrfind_ext.finder.ext_lr_find
+        rows.append((k, 'the whole lr_find', st[key(entry)][3]/runs*1e3))
+        for label,fs_ in _profiled()[k]: rows.append((k, label, sum(st.get(key(f), (0,0,0,0))[3] for f in fs_)/runs*1e3))
+    return rows
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--repeats', type=int, default=7, help='alternating pairs of lr_find runs per learner')
     ap.add_argument('--no-write', action='store_true', help="print only, don't write bench/results/speed.md")
     ap.add_argument('--threads', type=int, default=None, help="torch's intra-op threads (default: torch's own choice)")
+    ap.add_argument('--only', default='', help="time only the learners whose name contains this (the tables are then partial: don't write)")
+    ap.add_argument('--profile', action='store_true', help="print a cProfile of both lr_finds on the digits MLP (in-process) and stop")
     a = ap.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
+    if a.profile:
+        name = next(iter(LEARNERS))
+        print(f"cProfile, {name}, 100 steps, 6 runs of each alternating; ms per run (the profiler slows everything ~3x)\n")
+        print("| lr_find | part | ms per run |\n|---|---|---:|")
+        for k,label,t in profile_both(LEARNERS[name][0]): print(f"| {k} | {label} | {t:.0f} |")
+        return
     t0,mach = time.time(),machine()
     out = [f"# Speed of lrfind_ext", "",
            f"Run {datetime.date.today().isoformat()} with `python bench/speed.py --repeats {a.repeats}"
@@ -114,12 +179,20 @@ def main():
            "medians. Ratio > 1: lrfind_ext slower.", "",
            "CPU time is this process's (all its threads; not the loader's worker processes): steadier than wall time "
            "when other processes share the cores.", "",
-           "| learner | lrfind_ext wall (s) | fastai wall (s) | wall ratio | lrfind_ext CPU (s) | fastai CPU (s) | CPU ratio |",
-           "|---|---:|---:|---:|---:|---:|---:|"]
-    for name,mk in LEARNERS.items():
-        r = time_lr_find(mk, a.repeats)
+           "lrfind_ext's lr_find runs as users get it: its default rules (basin, valley) and their intervals (`with_intervals`, "
+           "timed alone in the last column); fastai's with its default rule (valley).", "",
+           "Once per run, outside its steps, lrfind_ext takes and restores its snapshot and runs its rules and their intervals; "
+           "fastai saves the model and optimizer to a file, loads them back and runs valley (O(n^2)). Both are timed "
+           "alone in the last two columns (best of 3, ms): on a learner whose steps are slow (the resnet18) the ratio is "
+           "1 within the noise of a shared machine, and these fixed costs are where the two differ.", "",
+           "| learner | lrfind_ext wall (s) | fastai wall (s) | wall ratio | lrfind_ext CPU (s) | fastai CPU (s) | CPU ratio | pairs | intervals (ms) | once per run: lrfind_ext (ms) | once per run: fastai (ms) |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name,(mk,share) in LEARNERS.items():
+        if a.only not in name: continue
+        n = max(3, round(a.repeats*share))
+        r,iv,ours,theirs = time_lr_find(mk, n)
         (ow,tw,rw),(oc,tc,rc) = r['wall'],r['cpu']
-        out.append(f"| {name} | {ow:.3f} | {tw:.3f} | {rw:.2f} | {oc:.3f} | {tc:.3f} | {rc:.2f} |")
+        out.append(f"| {name} | {ow:.3f} | {tw:.3f} | {rw:.2f} | {oc:.3f} | {tc:.3f} | {rc:.2f} | {n} | {iv:.1f} | {ours:.0f} | {theirs:.0f} |")
         print(out[-1], flush=True)
     take,rest,n = time_snapshot(lambda: digits_learner(arch='bn'))
     out += ["", f"The in-memory snapshot behind the exact restore, on the digits BatchNorm MLP ({n:,} parameters, Adam state): "
@@ -141,7 +214,7 @@ def main():
             "scheduler slice); `--threads 1` gives steadier figures on a busy machine."]
     text = '\n'.join(out) + '\n'
     print('\n'.join(out[out.index('## Suggesters on a 10,000-point curve'):]))
-    if not a.no_write:
+    if not a.no_write and not a.only:
         (ROOT/'bench'/'results').mkdir(parents=True, exist_ok=True)
         (ROOT/'bench'/'results'/'speed.md').write_text(text)
         print(f"wrote {ROOT/'bench'/'results'/'speed.md'}")
