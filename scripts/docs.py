@@ -31,7 +31,9 @@ notebook outputs and pictures). Both routes start from the same notebooks and th
 3. A copy of _proc/ gets the fix-ups smalldocs needs (`stage`): it ignores `output-file`, so each notebook is
    renamed to the page nbdev names (00_curve.ipynb to curve.ipynb), and the sidebar and links follow; nbdev
    writes links to documented names as absolute URLs of the public site, which become relative, so that the
-   local site is self-contained and the browser test checks those links and anchors too.
+   local site is self-contained and the browser test checks those links and anchors too; and the signature of each
+   `show_doc` block of a class or a property is written as Python writes it (`fix_show_doc`: fastcore writes
+   `def Snapshot(` and `def window():` for every symbol). Quarto's route renders nbdev's blocks as they are.
 4. smalldocs renders that copy (its Python API, what `smalldocs render` runs) into _docs/, which is replaced
    whole, only once the new site is complete.
 
@@ -40,7 +42,7 @@ expected and not reported; any other warning (a broken link, say) is printed, an
 tests/test_docs_site.py (run by `make test`) builds the site this way, serves _docs/ on 127.0.0.1 and opens every
 page in headless Chromium.
 """
-import argparse,json,os,re,shutil,subprocess,sys,time
+import argparse,functools,json,os,re,shutil,subprocess,sys,time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -187,6 +189,43 @@ def _fix_text(s, renames, site):
         s = re.sub(r'(\]\(|href=["\'])' + re.escape(a), lambda m: m.group(1)+b, s)
     return s
 
+# A `show_doc` block as nbdev writes it: a source link to the module's file, the heading, the signature as `def`.
+_SHOW_DOC = re.compile(r'\[source\]\([^)]*?/blob/[^/)]+/(?P<file>[\w/]+)\.py#[^)]*\).*?\n\n#+ (?P<name>[\w.]+)\n\n```python\n(?P<sig>def .*?)\n```', re.S)
+
+def _symbol(file, name):
+    "The object `name` (`f` or `Class.attr`) of module file `file` (`lrfind_ext/curve`), or None"
+    import importlib,inspect
+    try: obj = importlib.import_module(file.replace('/', '.'))
+    except Exception: return None
+    for part in name.split('.'):
+        try: obj = inspect.getattr_static(obj, part) if inspect.isclass(obj) else getattr(obj, part)
+        except AttributeError: return None
+    return obj
+
+def _sig_of(m)->str:
+    "The signature of one `show_doc` block as Python writes the symbol: `class` for a class, `@property` for a property"
+    import inspect
+    obj,sig = _symbol(m['file'], m['name']),m['sig']
+    short = m['name'].split('.')[-1]
+    if inspect.isclass(obj):
+        sig = re.sub(r'^def ', 'class ', sig)
+        sig = re.sub(r'\)\s*->\s*None:$', '):', sig)
+        if sig==f'class {short}():': sig = f'class {short}:'
+    elif isinstance(obj, (property, functools.cached_property)):
+        f = obj.fget if isinstance(obj, property) else obj.func
+        ret = inspect.signature(f).return_annotation
+        ret = '' if ret is inspect.Signature.empty else '->' + (ret if isinstance(ret, str) else getattr(ret, '__name__', str(ret)))
+        deco = '@property' if isinstance(obj, property) else '@cached_property'
+        sig = f'{deco}\ndef {short}(self){ret}:'
+    return sig
+
+def fix_show_doc(md):
+    """nbdev's `show_doc` Markdown with each signature written as Python writes the symbol: fastcore renders a class
+    as `def Snapshot(...)` and a property as `def window():`, which reads as a function; here a class is
+    `class Snapshot(...)`, a property `@property def window(self)`. Anything else is left as it is."""
+    text = ''.join(md) if isinstance(md, list) else md
+    return _SHOW_DOC.sub(lambda m: m[0][:m.start('sig')-m.start()] + _sig_of(m) + m[0][m.end('sig')-m.start():], text)
+
 def stage(src=PROC, dst=STAGE)->Path:
     "A copy of `src` (nbdev's _proc) fixed up for smalldocs, in `dst`; returns it"
     dst = Path(dst)
@@ -206,6 +245,7 @@ def stage(src=PROC, dst=STAGE)->Path:
             for o in c.get('outputs', []):
                 for k in 'text/markdown','text/html':
                     if k in o.get('data', {}): o['data'][k] = _fix_text(''.join(o['data'][k]), renames, site)
+                if 'text/markdown' in o.get('data', {}): o['data']['text/markdown'] = fix_show_doc(o['data']['text/markdown'])
         out = _front(nb).get('output-file')
         p.unlink()
         q = p.with_name(Path(out).stem + '.ipynb') if out else p
