@@ -368,6 +368,15 @@ def read(self:LRCurve,
     return self.lrs[:nf],ys[:nf]
 
 # %% ../nbs/00_curve.ipynb #3af7cd64
+def _zerolag_at(crv:LRCurve, lr:float)->float:
+    "`read('zerolag')` interpolated at `lr`, smoothing only the points within `zerolag_h` of the two that bracket it"
+    x,y,_,_ = curve_xy(crv)
+    if len(x)<2: raise CurveError("too few points")
+    j = int(np.clip(np.searchsorted(x, math.log10(lr)), 1, len(x)-1))
+    a,b = np.searchsorted(x, x[j-1]-zerolag_h, 'left'),np.searchsorted(x, x[j]+zerolag_h, 'right')
+    s = loglr_smooth(x[a:b], y[a:b], zerolag_h)[0]
+    return float(np.interp(math.log10(lr), x[j-1:j+1], s[j-1-a:j+1-a]))
+
 @patch
 def loss_at(self:LRCurve,
     lr:float, # Learning rate to read the curve at
@@ -378,6 +387,9 @@ def loss_at(self:LRCurve,
     if not lr>0: raise ValueError(f"lr must be positive, got {lr!r}")
     what = reads or ('raw' if raw else 'smooth')
     if what=='raw' and self.losses is None: return math.nan
+    if what=='zerolag':
+        try: return _zerolag_at(self, lr) # a rule's marker: two points' windows, not the whole curve's
+        except CurveError: pass
     xs,ys = self.read(what)
     if not len(xs): return math.nan
     return float(np.interp(np.log(lr), np.log(xs), ys))

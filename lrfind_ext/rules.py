@@ -26,13 +26,14 @@ def _win(crv:LRCurve):
 # %% ../nbs/02_rules.ipynb #f98f3111
 def _lds_ends(xs)->np.ndarray:
     "Length of the longest strictly decreasing subsequence of `xs` ending at each index"
-    tails,res = [],np.empty(len(xs), dtype=np.int64)
-    for i,x in enumerate((-np.asarray(xs, dtype=np.float64)).tolist()):
-        j = bisect.bisect_left(tails, x)
-        if j==len(tails): tails.append(x)
+    tails,res,n = [],[],0 # tails[k]: the smallest end (negated) of a decreasing run of length k+1 so far
+    bl,grow,add = bisect.bisect_left,tails.append,res.append # bound once: this loop is valley's whole cost
+    for x in (-np.asarray(xs, dtype=np.float64)).tolist():
+        j = bl(tails, x, 0, n)
+        if j==n: grow(x); n += 1
         else: tails[j] = x
-        res[i] = j+1
-    return res
+        add(j+1)
+    return np.array(res, dtype=np.int64)
 
 # %% ../nbs/02_rules.ipynb #c18a1f76
 def valley(crv:LRCurve)->Suggestion:
