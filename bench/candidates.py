@@ -44,3 +44,69 @@ def basin_half(crv):
     return 10**(lo+(b.hi-lo)/2)
 
 CANDIDATES = {f.__name__:f for f in (zl_minimum, zl_steep, fit_minimum, basin_edge, basin_uncorrected, basin_half)}
+
+# Ideas measured on the new fine-tuning and application-learner tasks (2026-12-02): the fine-tuned curves start low
+# and are noisy (batch losses from 0.003 to 1.0 on one run), so these read the raw losses more robustly.
+
+def _basin_xy(crv, y, h=0.4, f=0.4, w=1/3):
+    "`basin`'s steps on other values `y` at the curve's points (same window, edges, and 100-step reading of the left edge)"
+    x,_,lo,hi = curve_xy(crv)
+    s,_ = loglr_smooth(x, y, h)
+    i = lo+int(np.argmin(s[lo:hi]))
+    k = max(3, int(np.searchsorted(x, x[lo]+0.5))-lo)
+    level = float(np.median(s[lo:lo+k]))
+    thr = float(s[i]+f*max(level-s[i], 0.))
+    L,R = np.flatnonzero(s[lo:i]>thr),np.flatnonzero(s[i:]>thr)
+    x_lo = float(x[lo+L[-1]]) if len(L) else float(x[lo])
+    x_hi = float(x[i+R[0]]) if len(R) else float(x[-1])
+    dx = np.diff(x); dx = dx[dx>0]
+    dens = 1/float(np.median(dx)) if len(dx) else ref_density
+    x_lo = min(x_lo+math.log10(dens/ref_density), x_hi)
+    return 10**(x_lo+w*(x_hi-x_lo))
+
+def basin_log(crv):
+    "`basin` on the log of the raw losses (noise near a low loss is multiplicative); plain `basin` if a loss is <= 0"
+    x,y,lo,hi = curve_xy(crv)
+    return _basin_xy(crv, np.log(y)) if (y>0).all() else _basin_xy(crv, y)
+
+def basin_median(crv, r=0.15):
+    "`basin` on a running median of the raw losses (+-0.15 decades), so that single wild batches count for little"
+    x,y,lo,hi = curve_xy(crv)
+    a,b = np.searchsorted(x, x-r, 'left'),np.searchsorted(x, x+r, 'right')
+    return _basin_xy(crv, np.array([np.median(y[i:j]) for i,j in zip(a,b)]))
+
+def basin_wide(crv):
+    "`basin` with a wider smoothing window (+-0.6 decades instead of 0.4)"
+    x,y,lo,hi = curve_xy(crv)
+    return _basin_xy(crv, y, h=0.6)
+
+def basin_noisy(crv):
+    "`basin` whose smoothing widens with the curve's noise: h = 0.4 decades, up to 0.8 where the residuals' spread nears the drop"
+    x,y,lo,hi = curve_xy(crv)
+    s,_ = loglr_smooth(x, y, 0.4)
+    noise = 1.4826*float(np.median(np.abs((y-s)[lo:hi])))
+    drop = max(float(np.median(s[lo:lo+max(3, int(np.searchsorted(x, x[lo]+0.5))-lo)]))-float(s[lo:hi].min()), 1e-12)
+    return _basin_xy(crv, y, h=0.4*float(np.clip(1+noise/drop, 1, 2)))
+
+CANDIDATES.update({f.__name__:f for f in (basin_log, basin_median, basin_wide, basin_noisy)})
+
+def _rise(crv, h=0.4):
+    "log10(lr) where the zero-lag smoothed loss, past its minimum, climbs back above its starting level (the last point if it never does)"
+    x,y,lo,hi = curve_xy(crv)
+    s,_ = loglr_smooth(x, y, h)
+    i = lo+int(np.argmin(s[lo:hi]))
+    k = max(3, int(np.searchsorted(x, x[lo]+0.5))-lo)
+    level = float(np.median(s[lo:lo+k]))
+    R = np.flatnonzero(s[i:]>level)
+    return float(x[i+R[0]]) if len(R) else float(x[-1])
+
+def rise_tenth(crv):
+    "A decade below where the zero-lag smoothed loss climbs back above its starting level"
+    return 10**(_rise(crv)-1)
+
+def basin_or_rise(crv):
+    "`basin`, raised to a decade and a half below the climb above the starting level where it lands lower (flat, noisy curves)"
+    from lrfind_ext.rules import basin
+    return max(basin(crv).lr, 10**(_rise(crv)-1.5))
+
+CANDIDATES.update({f.__name__:f for f in (rise_tenth, basin_or_rise)})
