@@ -11,8 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NBS = ROOT/'nbs'
-# The tutorial pages. The workflow page trains a resnet18 for four epochs (under a minute on two idle CPU cores): it
-# comes first, so that the others run beside it. A page in SLOW would run only with --runslow (make test-all).
+# The tutorial pages. The workflow page's training (fine_tune, the second sweep, fit_one_cycle: a resnet18 for four
+# epochs, about a minute on two idle CPU cores, many on busy ones) is in `#| slow` cells, which run only with
+# --runslow (make test-all), as nbdev's tests run them. A page in SLOW would run only with --runslow altogether.
 PAGES = ['workflow', 'index', 'reading_the_plot', 'migrating', 'custom_suggester', 'benchmark']
 SLOW = set()
 # The benchmark page belongs to the benchmark's owners, who make its visible code run as a script (issue 15): until
@@ -103,7 +104,10 @@ def runs(request):
     "Each page's script run, two at a time (the pages train small models on the CPU): page -> (rc, output, files left)"
     from concurrent.futures import ThreadPoolExecutor
     slow = request.config.getoption('--runslow')
-    todo = {p: script(NBS/f'{p}.ipynb', slow) for p in PAGES if (NBS/f'{p}.ipynb').exists() and (slow or p not in SLOW)}
+    chosen = {it.callspec.params['page'] for it in request.session.items
+              if getattr(it, 'originalname', None)=='test_tutorial_runs_as_shown'} # only the pages selected (-k)
+    todo = {p: script(NBS/f'{p}.ipynb', slow) for p in PAGES
+            if p in chosen and (NBS/f'{p}.ipynb').exists() and (slow or p not in SLOW)}
     todo = {p:s for p,s in todo.items() if s.strip() and not private_names(s)} # the test says why the others fail
     with ThreadPoolExecutor(min(2, os.cpu_count() or 1)) as ex: return dict(zip(todo, ex.map(run_script, todo.values())))
 
