@@ -138,20 +138,27 @@ def _layout_labels(ax, texts, pad_px=4):
 
 # %% ../nbs/08_plot.ipynb #5a1558d4
 def _declutter(ax, notes, fixed):
-    "Move each of `notes` inside the axes, and away from its anchor until it overlaps none of `fixed` and no note before it"
+    "Move each of `notes` inside the axes, and from its anchor to the nearest place where it overlaps none of `fixed` and no note before it"
     r,k = _renderer(ax.figure),72/ax.figure.dpi
     axb = ax.get_window_extent(r)
     placed = [t.get_window_extent(r) for t in fixed]
     for t in notes:
-        for _ in range(10):
+        bb = t.get_window_extent(r)
+        dx = max(axb.x0+2-bb.x0, 0) + min(axb.x1-2-bb.x1, 0) # inside the axes, left to right
+        if dx: t.xyann = (t.xyann[0]+dx*k, t.xyann[1])
+        x0,y0 = t.xyann
+        step = (bb.height+2)*k
+        sgn = 1 if t._lrfind_up else -1
+        best = None # (overlaps, tries): the first free place, its preferred side first; else the least crowded one
+        for j in range(31):
+            m = (j+1)//2*(sgn if j%2 else -sgn) # 0, +1, -1, +2, -2, ... steps, the preferred side first
+            t.xyann = (x0, y0+m*step)
             bb = t.get_window_extent(r)
-            dx = max(axb.x0+2-bb.x0, 0) + min(axb.x1-2-bb.x1, 0) # inside the axes, left to right
-            if dx: t.xyann = (t.xyann[0]+dx*k, t.xyann[1])
-            bb = t.get_window_extent(r)
-            if not any(bb.overlaps(p) for p in placed): break
-            dx,dy = t.xyann
-            step = (bb.height+2)*72/ax.figure.dpi
-            t.xyann = (dx, dy+step if t._lrfind_up else dy-step)
+            inside = axb.y0-1 <= bb.y0 and bb.y1 <= axb.y1+1
+            n = sum(bb.overlaps(p) for p in placed) + (0 if inside else 100)
+            if best is None or n < best[0]: best = (n, m)
+            if n==0: break
+        t.xyann = (x0, y0+best[1]*step)
         placed.append(t.get_window_extent(r))
 
 def _frac(ax, pts):
@@ -237,7 +244,7 @@ def _draw_interval(ax, st, s, c, gid):
     rect = Rectangle((lo, 0), hi-lo, 0.02, transform=xt, fc=c, ec=c, alpha=0.35, lw=0.6, zorder=1.5, gid=f'{gid}.interval')
     ax.add_patch(rect)
     tick, = ax.plot([s.lr], [0.01], '|', color=c, ms=7, mew=1.6, transform=xt, zorder=1.6, gid=f'{gid}.interval_lr')
-    st['lanes'].append((rect, tick))
+    st['lanes'].append((s.name, rect, tick)) # a rule's row, shared by every run drawn on the axes
     st['shared'].setdefault('interval', Patch(fc='#999999', alpha=0.35, label='band at the bottom: where the rule would land on another run'))
 
 # %% ../nbs/08_plot.ipynb #cdd7b5af
@@ -307,9 +314,10 @@ def _finish(ax, legend=True):
     _layout_labels(ax, st['texts'])
     axb = ax.get_window_extent(r)
     f_top = 1-min([(t.get_window_extent(r).y0-axb.y0)/axb.height for t in st['texts']], default=1.)+_frac(ax, 3)
-    n = len(st['lanes'])
-    for i,(rect,tick) in enumerate(st['lanes']): # one row per rule, the first on top
-        y0,h = _frac(ax, 3+7*(n-1-i)),_frac(ax, 5)
+    rows = list(dict.fromkeys(k for k,_,_ in st['lanes'])) # one row per rule, the first on top; several runs share it
+    n = len(rows)
+    for k,rect,tick in st['lanes']:
+        y0,h = _frac(ax, 3+7*(n-1-rows.index(k))),_frac(ax, 5)
         rect.set_y(y0); rect.set_height(h)
         tick.set_ydata([y0+h/2])
     lim = st['ylim']

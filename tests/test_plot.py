@@ -10,6 +10,7 @@ from matplotlib.patches import Rectangle
 from lrfind_ext.curve import LRCurve,synth_curve
 from lrfind_ext.suggest import Suggestion,suggest_lrs,suggesters
 from lrfind_ext.result import lr_result
+from lrfind_ext.spread import with_intervals
 from lrfind_ext.finder import default_suggest,fastai_lr_find
 from lrfind_ext.plot import plot_lr,fmt_lr,y_range,curve_labels,_renderer,_gids
 from lrfind_ext.examples import digits_learner
@@ -338,14 +339,26 @@ def _legend_groups(ax):
 def test_overlays_stay_readable(digits_res, diverged):
     "Three runs on one axes: no two texts overlap, each run's legend entries stand together, each stop marker is in view"
     crv = digits_res.curve
-    # Without their intervals, as written before lr_find estimated them: twelve interval lanes under three runs leave
-    # a note no room (the plot's layout for that is still to do; the single-run tests draw the intervals)
-    bare = lambda r: lr_result(r.curve, [replace(s, interval=None) for s in r.suggestions.values()])
-    runs = {'adam': bare(digits_res), 'bs16': bare(diverged), 'again': lr_result(crv, suggest_lrs(crv, default_suggest))}
+    # With their intervals: the runs share one row per rule at the bottom (5 rows, not one per run and rule: 12)
+    sgs = lambda r: suggesters.resolve(tuple(r.suggestions))
+    ivs = lambda r: lr_result(r.curve, with_intervals(r.curve, [replace(s, interval=None) for s in r.suggestions.values()], sgs(r)))
+    again = lr_result(crv, suggest_lrs(crv, default_suggest))
+    runs = {'adam': ivs(digits_res), 'bs16': ivs(diverged), 'again': ivs(again)}
+    assert all(s.interval for res in runs.values() for s in res.suggestions.values())
     fig,ax = plt.subplots(figsize=(8,5))
     for k,res in runs.items(): res.plot(ax=ax, label=k)
     fig.canvas.draw()
     r = _renderer(fig)
+    lanes = {}
+    for k,res in runs.items():
+        for s in res.suggestions.values():
+            bb = _arts(fig, f'lrfind.{k}')[f'lrfind.{k}.{s.name}.interval'].get_window_extent(r)
+            lanes.setdefault(s.name, set()).add((round(bb.y0, 3), round(bb.y1, 3)))
+    assert all(len(v) == 1 for v in lanes.values()) # every run's band of a rule in that rule's row
+    rows = sorted(v for vs in lanes.values() for v in vs)
+    assert len(rows) == len(lanes) == len({n for res in runs.values() for n in res.suggestions}) == 5 and all(a[1] <= b[0] for a,b in zip(rows, rows[1:])) # rows apart
+    axb = ax.get_window_extent(r)
+    assert axb.y0 <= rows[0][0] and rows[-1][1] <= axb.y0 + 0.2*axb.height # along the bottom
     texts = [t for t in ax.texts if (t.get_gid() or '').endswith(('.label','.note'))]
     assert sum(t.get_gid().endswith('.label') for t in texts) == 12
     assert sum(t.get_gid().endswith('.note') for t in texts) == 5 # minimum's twice, basin's three times
