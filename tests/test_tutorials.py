@@ -16,9 +16,8 @@ NBS = ROOT/'nbs'
 # --runslow (make test-all), as nbdev's tests run them. A page in SLOW would run only with --runslow altogether.
 PAGES = ['workflow', 'index', 'reading_the_plot', 'migrating', 'custom_suggester', 'benchmark']
 SLOW = set()
-# The benchmark page belongs to the benchmark's owners, who make its visible code run as a script (issue 15): until
-# then its check is expected to fail.
-XFAIL = {'benchmark': "the benchmark page's visible code doesn't run as a script yet (issue 15)"}
+# Pages whose check is expected to fail, with why (none: the benchmark page's visible code records its own curves)
+XFAIL = {}
 # Public names that start with an underscore: namedtuple's API (fastai's SuggestedLRs is one).
 PUBLIC_UNDERSCORE = {'_fields', '_asdict', '_replace', '_make', '_field_defaults'}
 _dir = re.compile(r'^\s*#\s*\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
