@@ -90,6 +90,7 @@ class LRFindCallback(Callback):
 
     def before_fit(self):
         self.rec,self.n_pts,self.best,self.stop,self.stopped_by = ([],[],[]),0,math.inf,'data',None
+        self.level = None # the starting level a divergence must pass (`div_start`), once the run has enough points
         self.ema,self.halt,self.n_skip,self.n_batch,self.lr_moved = torch.tensor(0.),False,0,0,False
         if len(_loaders(self.dls))<2: self.learn._do_epoch_validate = _no_validation # train-only data: fastai would index dls[1]
         self._reset_acc()
@@ -116,7 +117,9 @@ class LRFindCallback(Callback):
         # The same values as a plain tensor: fastai's TensorBase costs ~10 µs per operation, here and in the Recorder's
         # smoothing of `learn.loss` after the batch (the backward pass uses `loss_grad`, which stays as it is)
         self.learn.loss = loss = self.learn.loss.as_subclass(torch.Tensor)
-        self.parts.append((loss.detach().float().mean(), find_bs(self.yb)))
+        l = loss.detach()
+        if l.dtype!=torch.float32: l = l.float() # a half-precision loss is averaged in float32
+        self.parts.append((l.mean() if l.ndim else l, find_bs(self.yb))) # a loss per item (reduction='none'): their mean
 
     def after_cancel_step(self): self.skipped = True
 
@@ -179,10 +182,10 @@ class LRFindCallback(Callback):
         self.n_pts += 1
         sm = (self.ema/(1-self.beta**self.n_pts)).item()
         for l,v in zip(self.rec, (lr, loss.item(), sm)): l.append(v)
-        start = div_start(self.rec[1], self.num_it)
-        why = div_stop(sm, self.best, self.div, start) if self.stop_div else None # the curve's rule (`LRCurve.cut_at_divergence`)
+        if self.level is None: self.level = div_start(self.rec[1], self.num_it) # fixed once known: the first points' median
+        why = div_stop(sm, self.best, self.div, self.level) if self.stop_div else None # the curve's rule (`LRCurve.cut_at_divergence`)
         self.stop = why or ('num_it' if self.n_pts>=self.num_it else 'data')
-        if start is not None: self.best = min(self.best, sm)
+        if self.level is not None: self.best = min(self.best, sm)
         self.halt = self.stop!='data'
 
     def after_batch(self):
