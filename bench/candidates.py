@@ -48,13 +48,16 @@ CANDIDATES = {f.__name__:f for f in (zl_minimum, zl_steep, fit_minimum, basin_ed
 # Ideas measured on the new fine-tuning and application-learner tasks (2026-12-02): the fine-tuned curves start low
 # and are noisy (batch losses from 0.003 to 1.0 on one run), so these read the raw losses more robustly.
 
+def _zl_level(x, y, lo, hi, h):
+    "Zero-lag smoothing of `y`, the index of its minimum in the window, and its starting level (median of the first half decade)"
+    s,_ = loglr_smooth(x, y, h)
+    k = max(3, int(np.searchsorted(x, x[lo]+0.5))-lo)
+    return s,lo+int(np.argmin(s[lo:hi])),float(np.median(s[lo:lo+k]))
+
 def _basin_xy(crv, y, h=0.4, f=0.4, w=1/3):
     "`basin`'s steps on other values `y` at the curve's points (same window, edges, and 100-step reading of the left edge)"
     x,_,lo,hi = curve_xy(crv)
-    s,_ = loglr_smooth(x, y, h)
-    i = lo+int(np.argmin(s[lo:hi]))
-    k = max(3, int(np.searchsorted(x, x[lo]+0.5))-lo)
-    level = float(np.median(s[lo:lo+k]))
+    s,i,level = _zl_level(x, y, lo, hi, h)
     thr = float(s[i]+f*max(level-s[i], 0.))
     L,R = np.flatnonzero(s[lo:i]>thr),np.flatnonzero(s[i:]>thr)
     x_lo = float(x[lo+L[-1]]) if len(L) else float(x[lo])
@@ -93,10 +96,7 @@ CANDIDATES.update({f.__name__:f for f in (basin_log, basin_median, basin_wide, b
 def _rise(crv, h=0.4):
     "log10(lr) where the zero-lag smoothed loss, past its minimum, climbs back above its starting level (the last point if it never does)"
     x,y,lo,hi = curve_xy(crv)
-    s,_ = loglr_smooth(x, y, h)
-    i = lo+int(np.argmin(s[lo:hi]))
-    k = max(3, int(np.searchsorted(x, x[lo]+0.5))-lo)
-    level = float(np.median(s[lo:lo+k]))
+    s,i,level = _zl_level(x, y, lo, hi, h)
     R = np.flatnonzero(s[i:]>level)
     return float(x[i+R[0]]) if len(R) else float(x[-1])
 
