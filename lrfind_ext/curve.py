@@ -289,13 +289,13 @@ def synth_curve(
     n:int=100, # Number of steps
     start_lr:float=1e-7, # First learning rate
     end_lr:float=10., # Learning rate the schedule would reach at step `n`
-    best:float=1e-2, # Learning rate of the loss minimum
+    best:float=1e-2, # Where the loss turns up: its noise-free minimum sits half a decade below (0.49 decades)
     noise:float=0., # Standard deviation of the noise added to the raw losses
     seed:int=0, # Seed of the noise
-    stop_div:bool=True, # Stop, like `lr_find`, when the smoothed loss exceeds 4 times its best
+    stop_div:bool=True, # Stop where `lr_find` would (`LRCurve.cut_at_divergence`)
     sweep:str='exp', # 'exp' (fastai's schedule) or 'linear'
 )->LRCurve:
-    "A realistic-looking `LRCurve`: flat, falling, a minimum near `best`, then diverging"
+    "A realistic-looking `LRCurve`: flat, falling, a minimum half a decade below `best`, then diverging"
     if sweep not in sweeps: raise ValueError(f"sweep must be one of {sweeps}, got {sweep!r}")
     lrs = start_lr*(end_lr/start_lr)**(np.arange(n)/n) if sweep=='exp' else sweep_lr(start_lr, end_lr, np.arange(n)/n, sweep)
     x = np.log10(lrs/best)

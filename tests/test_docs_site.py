@@ -6,7 +6,7 @@ JavaScript error (uncaught or logged to the console), fetch nothing from outside
 and link only to files and #anchors of the site that exist. Every public function, class and patched method has its
 signature and doc on its module's page, and every public value is named somewhere; the sidebar lists every page;
 search finds a class. The build itself must succeed, and nbdev must not have to re-run example cells for it.
-Full-page screenshots of the home page and the plot page go to test_out/docs/ (the test prints where)."""
+Full-page screenshots of the home, workflow, benchmark and plot pages go to test_out/docs/ (the test prints where)."""
 import ast,functools,importlib,importlib.util,os,re,shutil,threading,urllib.error,urllib.request
 from http.server import SimpleHTTPRequestHandler,ThreadingHTTPServer
 from pathlib import Path
@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS,SHOTS = ROOT/'_docs',ROOT/'test_out'/'docs'
-SCREENSHOTS = {'index.html': 'home.png', 'plot.html': 'plot.png'}
+SCREENSHOTS = {'index.html': 'home.png', 'workflow.html': 'workflow.png', 'benchmark.html': 'benchmark.png', 'plot.html': 'plot.png'}
 # Debian's Chromium, headless as root, with no network of its own (see ../shared notes); Playwright adds --headless.
 FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
          '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage']
