@@ -19,6 +19,8 @@ import fastai.callback.schedule # fastai's own plot_lr_find, kept as `fastai_plo
 from .curve import *
 from .curve import _n_finite
 from .suggest import *
+from .layout import _renderer,_layout_labels,_declutter,_frac,_beside_arrow,_legend,_finish,_common
+
 
 # %% auto #0
 __all__ = ['okabe_ito', 'curve_labels', 'fastai_plot_lr_find', 'ext_plot_lr_find', 'fmt_lr', 'lr_axis', 'y_range', 'plot_lr']
@@ -111,60 +113,6 @@ def y_range(
     pad = 0.05*(hi-lo) if hi>lo else 0.05*abs(lo) or 0.1
     return float(lo-pad),float(hi+pad)
 
-# %% ../nbs/08_plot.ipynb #dd820ebb
-def _renderer(fig):
-    "A renderer to measure text with"
-    return fig.canvas.get_renderer() if hasattr(fig.canvas, 'get_renderer') else fig._get_renderer()
-
-def _layout_labels(ax, texts, pad_px=4):
-    "Move `texts` (x in data, y in axes units) into rows along the top of `ax` so that none overlap"
-    if not texts: return
-    fig = ax.figure
-    r = _renderer(fig)
-    axb = ax.get_window_extent(r)
-    rows = []
-    for t in sorted(texts, key=lambda t: t.get_position()[0]):
-        t.set_y(0.98)
-        bb = t.get_window_extent(r)
-        h = bb.height+pad_px
-        x0,x1 = bb.x0-pad_px,bb.x1+pad_px
-        for i,row in enumerate(rows):
-            if all(x1<a or x0>b for a,b in row): break
-        else:
-            i = len(rows)
-            rows.append([])
-        rows[i].append((x0,x1))
-        t.set_y(0.98 - i*h/axb.height)
-
-# %% ../nbs/08_plot.ipynb #5a1558d4
-def _declutter(ax, notes, fixed):
-    "Move each of `notes` inside the axes, and from its anchor to the nearest place where it overlaps none of `fixed` and no note before it"
-    r,k = _renderer(ax.figure),72/ax.figure.dpi
-    axb = ax.get_window_extent(r)
-    placed = [t.get_window_extent(r) for t in fixed]
-    for t in notes:
-        bb = t.get_window_extent(r)
-        dx = max(axb.x0+2-bb.x0, 0) + min(axb.x1-2-bb.x1, 0) # inside the axes, left to right
-        if dx: t.xyann = (t.xyann[0]+dx*k, t.xyann[1])
-        x0,y0 = t.xyann
-        step = (bb.height+2)*k
-        sgn = 1 if t._lrfind_up else -1
-        best = None # (overlaps, tries): the first free place, its preferred side first; else the least crowded one
-        for j in range(31):
-            m = (j+1)//2*(sgn if j%2 else -sgn) # 0, +1, -1, +2, -2, ... steps, the preferred side first
-            t.xyann = (x0, y0+m*step)
-            bb = t.get_window_extent(r)
-            inside = axb.y0-1 <= bb.y0 and bb.y1 <= axb.y1+1
-            n = sum(bb.overlaps(p) for p in placed) + (0 if inside else 100)
-            if best is None or n < best[0]: best = (n, m)
-            if n==0: break
-        t.xyann = (x0, y0+best[1]*step)
-        placed.append(t.get_window_extent(r))
-
-def _frac(ax, pts):
-    "`pts` points as a fraction of the height of `ax`"
-    return pts*ax.figure.dpi/72/ax.get_window_extent(_renderer(ax.figure)).height
-
 # %% ../nbs/08_plot.ipynb #1786e1ab
 def _state(ax):
     "What earlier calls drew on `ax`: its runs, label texts, notes, bands, ranges"
@@ -184,9 +132,6 @@ def _xlabel(crv):
 
 def _ylabel(crv): return 'validation loss' if crv.meta.get('mode')=='valid' else 'loss'
 
-def _common(labels, default):
-    "The label every run on the axes shares, or `default` if they differ"
-    return labels[0] if len(set(labels))==1 else default
 
 # %% ../nbs/08_plot.ipynb #f6a6db79
 def _note(ax, st, txt, xy, c, up, gid):
@@ -211,15 +156,6 @@ def _draw_src(ax, st, crv, s, y, c, m, gid):
     t.set_va('center')
     t._lrfind_arrow = ((s.src_lr, sy), (s.lr, y))
 
-def _beside_arrow(ax, t):
-    "Put note `t` beside the middle of its arrow, clear of it, on its side"
-    (a,b),k = t._lrfind_arrow,72/ax.figure.dpi
-    d = ax.transData.transform(b)-ax.transData.transform(a)
-    if not np.hypot(*d): return
-    n = np.array([-d[1], d[0]])/np.hypot(*d) # normal to the arrow
-    if (n[1] > 0) != t._lrfind_up: n = -n
-    bb = t.get_window_extent(_renderer(ax.figure))
-    t.xyann = tuple(n*(abs(n[0])*bb.width/2 + abs(n[1])*bb.height/2 + 3)*k)
 
 # %% ../nbs/08_plot.ipynb #f60c2677
 def _draw_span(ax, st, crv, s, c, gid):
@@ -246,99 +182,6 @@ def _draw_interval(ax, st, s, c, gid):
     tick, = ax.plot([s.lr], [0.01], '|', color=c, ms=7, mew=1.6, transform=xt, zorder=1.6, gid=f'{gid}.interval_lr')
     st['lanes'].append((s.name, rect, tick)) # a rule's row, shared by every run drawn on the axes
     st['shared'].setdefault('interval', Patch(fc='#999999', alpha=0.35, label='band at the bottom: where the rule would land on another run'))
-
-# %% ../nbs/08_plot.ipynb #cdd7b5af
-def _header(label): return Line2D([], [], alpha=0, label=label)
-
-def _legend_cols(st):
-    "The legend's columns, in layouts from widest to narrowest: each run's entries together, under its name if it has one"
-    runs,shared = st['runs'],list(st['shared'].values())
-    if len(runs)==1 and runs[0]['label'] is None:
-        r = runs[0]
-        return [[r['curves']+shared, r['suggs']], [r['curves']+shared+r['suggs']]]
-    groups = [[_header(r['label'] or f'run {i+1}')] + r['curves'] + r['suggs'] for i,r in enumerate(runs)]
-    return [groups+[shared], groups[:-1]+[groups[-1]+shared], [sum(groups, [])+shared]]
-
-def _fit_below(fig, leg, margin=6):
-    "Make `fig` taller, its axes the same size, so that `leg` below them fits inside"
-    need = margin-leg.get_window_extent(_renderer(fig)).y0
-    if need <= 0: return
-    w,h = fig.get_size_inches()
-    H = h*fig.dpi
-    pos = [a.get_position() for a in fig.axes]
-    fig.set_size_inches(w, h+need/fig.dpi)
-    for a,p in zip(fig.axes, pos): a.set_position([p.x0, (p.y0*H+need)/(H+need), p.width, p.height*H/(H+need)])
-
-def _room_below(ax):
-    "Width in pixels a legend below `ax` may take (half the gap to a neighbour in its row), or None if axes lie below it"
-    p = ax.get_position()
-    others = [a.get_position() for a in ax.figure.axes if a is not ax]
-    if any(o.y1 <= p.y0 and o.x0 < p.x1 and o.x1 > p.x0 for o in others): return None
-    row = [o for o in others if o.y0 < p.y1 and o.y1 > p.y0]
-    left = min([(p.x0-o.x1)/2 for o in row if o.x1 <= p.x0], default=p.x0)
-    right = min([(o.x0-p.x1)/2 for o in row if o.x0 >= p.x1], default=1-p.x1)
-    return (p.width+2*min(left, right))*ax.figure.bbox.width-8
-
-def _legend(ax, st):
-    "One legend for every run on `ax`, below the axes unless other axes lie below them"
-    if ax.get_legend() is not None: ax.get_legend().remove()
-    fig,room = ax.figure,_room_below(ax)
-    r,layouts = _renderer(fig),_legend_cols(st)
-    for k,cols in enumerate(layouts):
-        cols = [c for c in cols if c]
-        if room is None: # axes below: keep the legend inside its axes, in one column
-            hs = [h for c in cols for h in c]
-            leg = ax.legend(handles=hs, loc='best', fontsize=8, framealpha=0.9)
-            break
-        n = max(map(len, cols))
-        hs = [h for c in cols for h in c+[Line2D([], [], alpha=0, label='')]*(n-len(c))]
-        tb,axb = ax.get_tightbbox(r),ax.get_window_extent(r)
-        leg = ax.legend(handles=hs, loc='upper center', bbox_to_anchor=(0.5, (tb.y0-axb.y0-4)/axb.height), ncol=len(cols),
-                        fontsize=8, frameon=False, columnspacing=2.5, handlelength=2.4)
-        if leg.get_window_extent(r).width <= room or k==len(layouts)-1: break
-        leg.remove()
-    if room is not None: _fit_below(fig, leg)
-    for t,h in zip(leg.get_texts(), hs):
-        if h.get_alpha()==0 and h.get_label(): t.set_fontweight('bold') # a run's name
-    return leg
-
-# %% ../nbs/08_plot.ipynb #4eeb9120
-def _finish(ax, legend=True):
-    "Limits, legend, label rows, bands and notes of everything drawn on `ax` so far"
-    st,fig = ax._lrfind,ax.figure
-    if st['xlim']: ax.set_xlim(*st['xlim'])
-    ax.set_xlabel(_common(st['xlabels'], 'learning rate'))
-    ax.set_ylabel(_common(st['ylabels'], 'loss'))
-    if legend: _legend(ax, st)
-    r = _renderer(fig)
-    _layout_labels(ax, st['texts'])
-    axb = ax.get_window_extent(r)
-    f_top = 1-min([(t.get_window_extent(r).y0-axb.y0)/axb.height for t in st['texts']], default=1.)+_frac(ax, 3)
-    rows = list(dict.fromkeys(k for k,_,_ in st['lanes'])) # one row per rule, the first on top; several runs share it
-    n = len(rows)
-    for k,rect,tick in st['lanes']:
-        y0,h = _frac(ax, 3+7*(n-1-rows.index(k))),_frac(ax, 5)
-        rect.set_y(y0); rect.set_height(h)
-        tick.set_ydata([y0+h/2])
-    lim = st['ylim']
-    if lim is None: return
-    H = lim[1]-lim[0]
-    ys = [y for y in st['ys'] if math.isfinite(y) and lim[0]-H/2 <= y <= lim[1]+H/2] # marks far off: clamped below
-    lo,hi = min([lim[0], *ys]),max([lim[1], *ys])
-    floor = _frac(ax, 5+7*n) if n else _frac(ax, 5)
-    f_bot = floor if n else 0.
-    for _ in range(4): # room above the curves for the labels, below them for the bands and the notes
-        H = (hi-lo)/max(1-f_top-f_bot, 0.3)
-        ax.set_ylim(lo-f_bot*H, hi+f_top*H)
-        low = min([t.get_window_extent(r).y0 for t in st['notes']], default=np.inf)
-        need = axb.y0+floor*axb.height-low
-        if need <= 0.5: break
-        f_bot += need/axb.height
-    y0,_ = ax.get_ylim()
-    for a,y in st['clamped']: a.set_ydata([min(max(y, y0), hi)])
-    for t in st['notes']:
-        if hasattr(t, '_lrfind_arrow'): _beside_arrow(ax, t)
-    _declutter(ax, st['notes'], st['texts'])
 
 # %% ../nbs/08_plot.ipynb #29de66ea
 def plot_lr(
