@@ -30,7 +30,8 @@ from fastai.callback.core import CancelFitException,CancelStepException,CancelBa
 from fastai.callback.training import GradientAccumulation
 from fastai.optimizer import OptimWrapper
 import lrfind_ext
-from lrfind_ext.curve import LRCurve,CurveError,synth_curve,smooth_losses,loglr_smooth,div_stop,div_start,check_div
+from lrfind_ext.curve import LRCurve,CurveError,synth_curve,smooth_losses,div_stop,div_start,check_div
+from lrfind_ext.view import loglr_smooth
 from lrfind_ext.suggest import suggesters,Suggestion,SuggestError,UnknownSuggester,suggest_lrs
 from lrfind_ext.result import lr_result
 from lrfind_ext.snapshot import Snapshot

@@ -411,10 +411,10 @@ def test_train_only_dataloaders():
     assert len(learn.dls.loaders) == 1
 
 def test_promises_name_real_tests():
-    "Every test the promises of nbs/04_snapshot.ipynb name exists (in tests/test_state.py unless the file is named)"
+    "Every test the promises of nbs/05_snapshot.ipynb name exists (in tests/test_state.py unless the file is named)"
     import json,re
     root = Path(__file__).parent
-    cells = json.loads((root.parent/'nbs'/'04_snapshot.ipynb').read_text())['cells']
+    cells = json.loads((root.parent/'nbs'/'05_snapshot.ipynb').read_text())['cells']
     txt = next(''.join(c['source']) for c in cells if ''.join(c['source']).startswith('## The promises'))
     refs = re.findall(r'`(?:(test_\w+\.py)::)?(test_\w+)(?:\[[^\]]*\])?`', txt)
     assert len(refs) >= 25
