@@ -25,24 +25,24 @@ def _win(crv:LRCurve):
     return crv.lrs[w],crv.smooth[w].astype(np.float32)
 
 # %% ../nbs/03_rules.ipynb #f98f3111
-def _lds_ends(xs)->np.ndarray:
-    "Length of the longest strictly decreasing subsequence of `xs` ending at each index"
-    tails,res,n = [],[],0 # tails[k]: the smallest end (negated) of a decreasing run of length k+1 so far
-    bl,grow,add = bisect.bisect_left,tails.append,res.append # bound once: this loop is valley's whole cost
-    for x in (-np.asarray(xs, dtype=np.float64)).tolist():
-        j = bl(tails, x, 0, n)
-        if j==n: grow(x); n += 1
-        else: tails[j] = x
-        add(j+1)
-    return np.array(res, dtype=np.int64)
+def _lds_end(xs)->tuple:
+    "Where the first longest strictly decreasing subsequence of `xs` ends, and its length (patience sorting)"
+    tails,end,n,top = [],0,0,-math.inf # tails[k]: the smallest end (negated) of a decreasing run of length k+1 so far
+    bl,grow = bisect.bisect_left,tails.append # bound once: this loop is valley's whole cost
+    for i,x in enumerate((-np.asarray(xs, dtype=np.float64)).tolist()):
+        if x>top: grow(x); n += 1; end,top = i,x # extends the longest run: no search
+        else:
+            j = bl(tails, x, 0, n-1)
+            tails[j] = x
+            if j==n-1: top = x
+    return end,n
 
 # %% ../nbs/03_rules.ipynb #c18a1f76
 def valley(crv:LRCurve)->Suggestion:
     "fastai's `valley`: a point in the longest valley of the smoothed loss, in O(n log n)"
     lrs,losses = _win(crv)
-    lds = _lds_ends(losses)
-    end = int(lds.argmax())
-    start = end-int(lds[end]) if lds[end]>1 else 0
+    end,n = _lds_end(losses)
+    start = end-n if n>1 else 0
     sections = (end-start)/3
     return Suggestion(float(lrs[start + int(sections) + int(sections/2)]))
 

@@ -13,7 +13,7 @@ from .curve import *
 from .view import *
 from .suggest import *
 from .rules import *
-from .rules import valley,slide,minimum,steep
+from .rules import valley,slide,minimum,steep,_lds_end
 
 # %% auto #0
 __all__ = ['n_resamples', 'coverage', 'Resamples', 'resampled_lrs', 'interval', 'with_intervals']
@@ -129,15 +129,6 @@ def _masked(a, lo, hi, fill):
     "`a` with everything outside each row's `lo:hi[i]` set to `fill`"
     j = np.arange(a.shape[1])
     return np.where((j>=lo)&(j<hi[:,None]), a, fill)
-
-def _lds_end(xs)->tuple:
-    "Where the first longest strictly decreasing subsequence of `xs` ends, and its length"
-    tails,end,bl = [],0,bisect.bisect_left
-    for i,v in enumerate((-np.asarray(xs, dtype=np.float64)).tolist()):
-        j = bl(tails, v)
-        if j==len(tails): tails.append(v); end = i
-        else: tails[j] = v
-    return end,len(tails)
 
 # %% ../nbs/04_spread.ipynb #26a846bd
 def _minimum_rows(R):

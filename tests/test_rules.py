@@ -158,3 +158,20 @@ def test_default_is_the_recommended_rule():
     from lrfind_ext.finder import default_suggest
     from lrfind_ext.rules import recommended
     assert default_suggest == (recommended, 'valley')
+
+# --- valley's longest decreasing subsequence ----------------------------------------------------------------------
+
+def _lds_brute(xs):
+    "fastai's O(n²) lengths, then the first index of the longest and its length"
+    lds = [1]*len(xs)
+    for i in range(1, len(xs)):
+        for j in range(i):
+            if xs[i]<xs[j] and lds[i]<lds[j]+1: lds[i] = lds[j]+1
+    return (int(np.argmax(lds)), max(lds)) if xs else (0, 0)
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=60) | st.lists(st.floats(-1e3, 1e3), max_size=60))
+def test_lds_end_as_fastai_double_loop(xs):
+    "Patience sorting with its shortcut for a run that grows gives fastai's end and length, ties and plateaus included"
+    from lrfind_ext.rules import _lds_end
+    assert _lds_end(xs)==_lds_brute(xs)
