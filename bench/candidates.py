@@ -110,3 +110,36 @@ def basin_or_rise(crv):
     return max(basin(crv).lr, 10**(_rise(crv)-1.5))
 
 CANDIDATES.update({f.__name__:f for f in (rise_tenth, basin_or_rise)})
+
+# Ideas measured on 2026-12-02 (second session), chosen on the dev tasks, then run once on the held-out ones. On
+# ft_resnet_slice_adam the loss starts near zero (0.05) and never falls by more than its noise: `basin` then reads a
+# minimum of noise, three decades below the best, and moves with the seed.
+
+def _flat(crv, t=1.2):
+    "log10(lr) a decade below the window's last point if the run diverged and its fall is under `t` times the noise of its raw losses, else None"
+    if crv.stop!='diverged': return None
+    x,y,lo,hi = curve_xy(crv)
+    s,_ = loglr_smooth(x, y, 0.4)
+    b = find_basin(crv)
+    noise = 1.4826*float(np.median(np.abs((y-s)[lo:hi])))
+    return float(x[hi-1]-1) if b.level-float(s[lo:hi].min()) < t*noise else None
+
+def basin_flat(crv):
+    "`basin`, unless the run diverged with no fall beyond its noise: then a decade below where it diverged"
+    from lrfind_ext.rules import basin
+    f = _flat(crv)
+    return basin(crv).lr if f is None else 10**f
+
+def basin_min_blend(crv, a=0.8):
+    "80% of the way (in log lr) from the zero-lag minimum to `basin`'s point"
+    from lrfind_ext.rules import basin
+    b = find_basin(crv)
+    lrs = crv.lrs[crv.window]
+    return float(np.clip(10**(a*math.log10(basin(crv).lr)+(1-a)*b.min), lrs[0], lrs[-1]))
+
+def basin_flat_min(crv):
+    "`basin_min_blend`, with `basin_flat`'s decade below the divergence on a run with no fall beyond its noise"
+    f = _flat(crv)
+    return basin_min_blend(crv) if f is None else 10**f
+
+CANDIDATES.update({f.__name__:f for f in (basin_flat, basin_min_blend, basin_flat_min)})

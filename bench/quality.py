@@ -522,9 +522,12 @@ def _cost(tasks, grid, curves)->str:
             n += k; g += p['secs_per_run']*k
     c = sum(sum(curves[f'{t.name}/{s}/{k}']['secs'].values()) for t in tasks for s in LRF_SEEDS for k in NUM_ITS)
     from tasks import BODIES
-    pre = sum((BODIES[b].info() or {}).get('secs', 0) for b in {getattr(t, 'body', None) for t in tasks} if b)
+    infos = [BODIES[b].info() for b in {getattr(t, 'body', None) for t in tasks} if b]
+    pre = sum(i.get('secs', 0) for i in infos if i)
+    pre_txt = (f"{pre/60:.0f} CPU-minutes" if all(infos) else
+               "time not known here: bench/cache/ holds no pretrained body; 5 CPU-minutes when last measured")
     return (f"{n} `fit_one_cycle` runs ({g/60:.0f} CPU-minutes), {2*len(tasks)*len(LRF_SEEDS)*len(NUM_ITS)} `lr_find` "
-            f"runs ({c/60:.0f} CPU-minutes) and the bodies' pretraining ({pre/60:.0f} CPU-minutes, plus the head "
+            f"runs ({c/60:.0f} CPU-minutes) and the bodies' pretraining ({pre_txt}, plus the head "
             f"epochs), one thread each; about {(g+c+pre)/60/2:.0f} minutes with the 2 default workers on this machine, "
             f"if it is otherwise idle")
 
