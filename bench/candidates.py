@@ -143,3 +143,10 @@ def basin_flat_min(crv):
     return basin_min_blend(crv) if f is None else 10**f
 
 CANDIDATES.update({f.__name__:f for f in (basin_flat, basin_min_blend, basin_flat_min)})
+
+def basin_up(crv, c=0.1):
+    "`basin`'s point raised by a tenth of a decade (most misses lie below the best)"
+    from lrfind_ext.rules import basin
+    return basin(crv).lr*10**c
+
+CANDIDATES.update({f.__name__:f for f in (basin_up,)})
