@@ -1,12 +1,14 @@
 #!/usr/bin/env python
 """Speed of lrfind_ext: `lr_find` against fastai's original on the same learner, and each suggester on a long curve.
 
-Writes the tables to bench/results/speed.md (and prints them). Takes about three minutes on 2 CPU cores (the vision learner most of it):
-    python bench/speed.py [--repeats 7] [--no-write]
+Writes the tables to bench/results/speed.md (and prints them). Takes about four minutes on 2 CPU cores at the default 7 pairs, ten at 15 (the vision learner most of it):
+    python bench/speed.py [--repeats 7] [--threads 1] [--no-write]
 (a) `lr_find` and fastai's `lr_find` run alternately on one learner (each restores it), 100 steps without stopping
     early, no progress bar, no plot; the ratio is taken per pair, and the median reported. Five learners: plain PyTorch
     MLPs (in-process and with fastai's default two worker processes), fastai's `tabular_learner` and `vision_learner`.
     lrfind_ext's run includes its intervals, timed alone too.
+    Each run is also timed in parts (`Clock`): the model's and optimizer's work and loading, the same under both
+    finders, against the rest of the batches and of the run, where they differ.
 (b) Each built-in suggester on a 10,000-point curve (`synth_curve(n=10000, stop_div=False, noise=0.05)`), called as
     `lr_find` calls it (through the registry: the window, the loss at the point); fastai's own functions on float32
     tensors of the same window, as fastai's `lr_find` feeds them. fastai's `valley` is O(n^2): timed at 1,000 points only."""
@@ -40,21 +42,47 @@ LEARNERS = { # name: (make it, pairs of runs as a share of --repeats)
     "fastai's vision_learner, resnet18 (no pretrained weights) on digits at 32x32 RGB, bs 64": (digits_vision_learner, 0.5),
 }
 
+class Clock:
+    "Seconds a learner spends in each part of its training loop: loading batches, the model's own work (forward, backward, optimizer step), and the rest of each batch"
+    def __init__(self, learn):
+        self.learn = learn
+        self.zero()
+        for name in ('all_batches','one_batch','_backward','_step'): setattr(learn, name, self._timed(name, getattr(learn, name)))
+        learn.model.register_forward_pre_hook(lambda m,i: setattr(self, 't_fwd', time.perf_counter()))
+        learn.model.register_forward_hook(lambda m,i,o: self._add('forward', time.perf_counter()-self.t_fwd))
+    def zero(self): self.t = dict.fromkeys(('all_batches','one_batch','_backward','_step','forward'), 0.)
+    def _add(self, k, dt): self.t[k] += dt
+    def _timed(self, k, f):
+        def _inner(*args):
+            t = time.perf_counter()
+            try: return f(*args)
+            finally: self._add(k, time.perf_counter()-t)
+        return _inner
+    def parts(self, wall):
+        "Seconds in: the model's work and loading batches (the same work under either finder); the rest of the batches; the rest of the run"
+        t = self.t
+        model = t['forward']+t['_backward']+t['_step']
+        return dict(common=model+t['all_batches']-t['one_batch'], batch_rest=t['one_batch']-model, run_rest=wall-t['all_batches'])
+
 def time_lr_find(mk, repeats, num_it=100):
-    "Median wall and CPU seconds of each lr_find over `repeats` alternating pairs, the median per-pair ratios, and the intervals' share"
+    "Median wall and CPU seconds of each lr_find over `repeats` alternating pairs, the median per-pair ratios, the parts of each run, and the intervals' share"
     learn = mk()
     learn.path = Path(tempfile.mkdtemp()) # fastai's lr_find saves its temporary model there
     kw = dict(num_it=num_it, stop_div=False, show_plot=False)
     res = {k:([],[]) for k in ('wall','cpu')}
+    parts = ([],[])
     with learn.no_bar():
         learn.lr_find(**kw); fastai_lr_find(learn, **kw) # warm-up: imports, worker start, caches
+        clk = Clock(learn)
         for i in range(repeats):
             for which in ((0,1) if i%2 else (1,0)): # alternate which goes first
+                clk.zero()
                 t,c = time.perf_counter(),time.process_time()
                 if which: r = learn.lr_find(**kw) # with its intervals, as lr_find runs by default
                 else: fastai_lr_find(learn, **kw)
-                res['wall'][1-which].append(time.perf_counter()-t)
+                res['wall'][1-which].append(wall := time.perf_counter()-t)
                 res['cpu'][1-which].append(time.process_time()-c)
+                parts[1-which].append(clk.parts(wall))
     assert len(learn.recorder.lrs) == num_it and all(s.interval for s in r.suggestions.values())
     crv,suggs = r.curve,[replace(s, interval=None) for s in r.suggestions.values()]
     sgs = suggesters.resolve(r._fields)
@@ -69,7 +97,12 @@ def time_lr_find(mk, repeats, num_it=100):
     theirs = ms(lambda: (learn.save('_bench_tmp'), learn.load('_bench_tmp', with_opt=True)), repeat=3) + ms(lambda: fs.valley(lt, st, num_it), repeat=3)
     shutil.rmtree(learn.path, ignore_errors=True)
     med = statistics.median
-    return {k:(med(o),med(t),med([a/b for a,b in zip(o,t)])) for k,(o,t) in res.items()},iv,ours,theirs
+    # The two finders' training steps are the same work: what differs is the rest. The common part's median over all runs,
+    # plus each finder's median rest, gives the ratio without the steps' run-to-run noise
+    common = med([p['common'] for ps in parts for p in ps])
+    rest = [{k:med([p[k] for p in ps]) for k in ('batch_rest','run_rest')} for ps in parts]
+    adj = (common+sum(rest[0].values()))/(common+sum(rest[1].values()))
+    return {k:(med(o),med(t),med([a/b for a,b in zip(o,t)])) for k,(o,t) in res.items()},iv,ours,theirs,dict(common=common,rest=rest,ratio=adj)
 
 def time_snapshot(mk, repeats=20):
     "Median milliseconds to take a `Snapshot` and to restore it"
@@ -187,13 +220,31 @@ def main():
            "1 within the noise of a shared machine, and these fixed costs are where the two differ.", "",
            "| learner | lrfind_ext wall (s) | fastai wall (s) | wall ratio | lrfind_ext CPU (s) | fastai CPU (s) | CPU ratio | pairs | intervals (ms) | once per run: lrfind_ext (ms) | once per run: fastai (ms) |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    split = []
     for name,(mk,share) in LEARNERS.items():
         if a.only not in name: continue
         n = max(3, round(a.repeats*share))
-        r,iv,ours,theirs = time_lr_find(mk, n)
+        r,iv,ours,theirs,pt = time_lr_find(mk, n)
         (ow,tw,rw),(oc,tc,rc) = r['wall'],r['cpu']
         out.append(f"| {name} | {ow:.3f} | {tw:.3f} | {rw:.2f} | {oc:.3f} | {tc:.3f} | {rc:.2f} | {n} | {iv:.1f} | {ours:.0f} | {theirs:.0f} |")
         print(out[-1], flush=True)
+        (ob,orr),(tb,tr) = [(d['batch_rest']*1e3,d['run_rest']*1e3) for d in pt['rest']]
+        split.append(f"| {name} | {pt['common']:.3f} | {ob:.0f} | {tb:.0f} | {orr:.0f} | {tr:.0f} | {pt['ratio']:.3f} |")
+        print(split[-1], flush=True)
+    out += ["", "## Where each run's time goes", "",
+            "Both finders' runs are timed in parts by wrapping the learner's own loop (`all_batches`, `one_batch`, "
+            "`_backward`, `_step`, and hooks on the model's forward pass). Medians over the same runs as above:", "",
+            "- *the same work*: the model's forward and backward passes, the optimizer's steps and loading the batches. "
+            "The two finders train the same steps on the same learner, so this part differs only by the machine's noise "
+            "(its median over all runs of both);",
+            "- *the rest of the batches*: everything else inside each batch (callbacks, the finder's own and the Recorder, "
+            "the loss function, moving the batch, zeroing the gradients);",
+            "- *the rest of the run*: outside the batches (the snapshot or fastai's file, starting the fit and each epoch, "
+            "the rules and intervals).", "",
+            "The last column is (the same work + lrfind_ext's rest) / (the same work + fastai's rest): the wall ratio "
+            "without the run-to-run noise of the part that is the same in both.", "",
+            "| learner | the same work (s) | rest of the batches: lrfind_ext (ms) | fastai (ms) | rest of the run: lrfind_ext (ms) | fastai (ms) | ratio without the steps' noise |",
+            "|---|---:|---:|---:|---:|---:|---:|", *split]
     take,rest,n = time_snapshot(lambda: digits_learner(arch='bn'))
     out += ["", f"The in-memory snapshot behind the exact restore, on the digits BatchNorm MLP ({n:,} parameters, Adam state): "
             f"{take:.2f} ms to take, {rest:.2f} ms to restore (fastai instead saves and loads a file)."]
