@@ -150,3 +150,30 @@ def basin_up(crv, c=0.1):
     return basin(crv).lr*10**c
 
 CANDIDATES.update({f.__name__:f for f in (basin_up,)})
+
+# Ideas measured on 2026-12-02 (third session): let the package's own resampling (`lrfind_ext.spread`) say how sure
+# each estimate is on this curve, and lean on the surer one. Chosen on the dev tasks, then run once on the held-out ones.
+
+def _spreads(crv):
+    "Seed-like spreads (std of log10 lr over the resampled runs) of `basin` and of the zero-lag minimum, and both on `crv`"
+    from lrfind_ext.rules import basin
+    from lrfind_ext.spread import Resamples,resampled_lrs
+    from lrfind_ext.suggest import suggesters
+    R = Resamples(crv)
+    sd = lambda a: float(np.std(np.log10(a[np.isfinite(a)&(a>0)]))) if np.isfinite(a).sum()>2 else math.inf
+    lb = resampled_lrs(suggesters['basin'], R)
+    lm = np.array([zl_minimum(R.curve(i), div=1.) for i in range(len(R))])
+    return sd(lb),sd(lm),math.log10(basin(crv).lr),math.log10(zl_minimum(crv, div=1.))
+
+def basin_ivw(crv, floor=0.03):
+    "`basin` and the zero-lag minimum averaged in log lr, each weighted by the inverse square of its spread over resampled runs"
+    sb,sm,b,m = _spreads(crv)
+    wb,wm = 1/max(sb, floor)**2,1/max(sm, floor)**2
+    return 10**((wb*b+wm*m)/(wb+wm))
+
+def basin_min_sure(crv, a=0.8):
+    "`basin_min_blend`'s fifth of the way towards the zero-lag minimum, scaled down by (basin's spread / the minimum's)^2 where the minimum is the less sure"
+    sb,sm,b,m = _spreads(crv)
+    return 10**(b+(1-a)*min(1., (sb/max(sm, 1e-3))**2)*(m-b))
+
+CANDIDATES.update({f.__name__:f for f in (basin_ivw, basin_min_sure)})

@@ -28,7 +28,8 @@ def loglr_smooth(
     if (np.diff(x)<0).any(): raise ValueError("x must be sorted (log learning rates of a schedule)")
     if not len(x): return y.copy(),y.copy()
     lo,hi = np.searchsorted(x, x-h, 'left'),np.searchsorted(x, x+h, 'right')
-    xc,yc = x-x.mean(),y-np.median(y) # centred, so that the running sums lose no precision
+    y0 = np.median(y)
+    xc,yc = x-x.mean(),y-y0 # centred, so that the running sums lose no precision
     n = (hi-lo).astype(np.float64)
     def mean(a):
         c = np.concatenate([[0.], np.cumsum(a)])
@@ -37,7 +38,7 @@ def loglr_smooth(
     vx = mxx-mx*mx
     ok = vx > 1e-12
     slope = np.where(ok, (mxy-mx*my)/np.where(ok, vx, 1.), 0.)
-    return my+slope*(xc-mx)+np.median(y),slope
+    return my+slope*(xc-mx)+y0,slope
 
 # %% ../nbs/01_view.ipynb #bf1eeeed
 def curve_xy(
