@@ -177,3 +177,10 @@ def basin_min_sure(crv, a=0.8):
     return 10**(b+(1-a)*min(1., (sb/max(sm, 1e-3))**2)*(m-b))
 
 CANDIDATES.update({f.__name__:f for f in (basin_ivw, basin_min_sure)})
+
+def basin_pbag(crv, hs=(0.3,0.4,0.5), fs=(0.3,0.4,0.5)):
+    "`basin` averaged in log lr over nine settings of its smoothing window `h` and basin level `f` (0.3, 0.4, 0.5 each), so that no one setting decides"
+    from lrfind_ext.rules import basin
+    return 10**float(np.mean([math.log10(basin(crv, h=h, f=f).lr) for h in hs for f in fs]))
+
+CANDIDATES.update({f.__name__:f for f in (basin_pbag,)})
