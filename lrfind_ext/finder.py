@@ -133,6 +133,16 @@ class LRFindCallback(Callback):
         "The autocast context of the learner's mixed-precision callback, if any"
         return next((a for cb in self.learn.cbs if isinstance(a := getattr(cb, 'autocast', None), torch.autocast)), None)
 
+    def _valid_pred(self, pred, xb, yb):
+        "`pred` as the learner's callbacks hand it to the loss in validation: their `after_pred` (fastai's `RNNCallback` keeps the first of an RNN's outputs); the learner's own batch and prediction put back"
+        L = self.learn
+        keep = L.pred,L.xb,L.yb,L.training
+        L.pred,L.xb,L.yb,L.training = pred,xb,yb,False # `training` False: the callbacks that run in validation run
+        try:
+            L('after_pred')
+            return L.pred
+        finally: L.pred,L.xb,L.yb,L.training = keep
+
     @torch.no_grad()
     def valid_loss(self):
         "Loss sum and item count on the validation sample: eval mode, no gradients, `training` flags and RNGs put back"
@@ -145,7 +155,7 @@ class LRFindCallback(Callback):
                 m.eval()
                 for xb,yb in self.vbs:
                     with (ac if ac is not None else contextlib.nullcontext()):
-                        pred = m(*xb)
+                        pred = self._valid_pred(m(*xb), xb, yb)
                         if ac is not None: pred = to_float(pred)
                         loss = self.learn.loss_func(pred, *yb).as_subclass(torch.Tensor).detach().double().mean()
                     bs = find_bs(yb)

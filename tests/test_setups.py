@@ -302,6 +302,28 @@ def test_valid_forms_agree():
     with pytest.warns(UserWarning, match='has 6 batches'): r = _run(learn, num_it=20, valid=50)
     assert r.curve.meta['valid_batches'] == 6 and r.curve.meta['valid_items'] == 360
 
+class TupleNet(nn.Module):
+    "The digits MLP returning what fastai's RNNs return: the output, then lists of the raw and the dropped-out hidden states"
+    def __init__(self, m): super().__init__(); self.m = m
+    def forward(self, x):
+        h = self.m[:-1](x)
+        return self.m[-1](h),[h],[h]
+
+def test_valid_through_after_pred():
+    "The sample is scored as fastai's validation scores it, through the callbacks' `after_pred` (fastai's RNNCallback)"
+    from fastai.callback.rnn import RNNCallback
+    runs = {}
+    for k,valid in (('plain',2),('tuple',2),('tuple-train',None)):
+        learn = digits(cbs=RNNCallback() if k!='plain' else None)
+        if k!='plain': learn.model = TupleNet(learn.model)
+        ev = Events()
+        learn.add_cb(ev)
+        runs[k] = _run(learn, num_it=20, stop_div=False, valid=valid),ev.rows
+    (p,pr),(t,tr),(_,r0) = runs.values()
+    assert t.curve.meta['mode'] == 'valid' and len(t.curve) == 20
+    assert t.curve.losses.tolist() == p.curve.losses.tolist() # the first output scored, as without the tuple
+    assert [r['loss'] for r in tr] == [r['loss'] for r in r0] == [r['loss'] for r in pr] # and the same training steps
+
 @pytest.mark.parametrize('valid,exc,msg', [(0, ValueError, 'positive'), (True, TypeError, 'number of batches'),
     (0.5, TypeError, 'number of batches'), (object(), TypeError, 'number of batches'), ([], ValueError, 'no batches'),
     (2, ValueError, 'no validation data')])
