@@ -181,6 +181,15 @@ def save_json(obj, fn):
     with op(tmp, 'wt') as f: json.dump(obj, f, indent=None if fn.suffix=='.gz' else 1)
     os.replace(tmp, fn)
 
+def report(md:list, name:str, write:bool=True)->str:
+    "Print the markdown lines `md` and, if `write`, write them to results/`name`"
+    text = '\n'.join(md)+'\n'
+    print(text)
+    if write:
+        (RES/name).write_text(text)
+        print(f"wrote {RES/name}")
+    return text
+
 def _cost_key(j):
     "Longest jobs first, so the two workers finish together: the tasks with a ResNet, then the text task"
     from tasks import TASK

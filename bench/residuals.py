@@ -115,10 +115,6 @@ def main():
         md.append(f"| {t.name} | {t.family} | {'yes' if t.heldout else ''} | {err[t.name]:+.2f} | " +
                   " | ".join(f"{fmean[t.name][n]:.2f}" for n in names) + " |")
     md += ["", f"This run took {time.time()-t0:.1f} s."]
-    text = '\n'.join(md)+'\n'
-    print(text)
-    if not a.no_write:
-        (Q.RES/'residuals.md').write_text(text)
-        print(f"wrote {Q.RES/'residuals.md'}")
+    Q.report(md, 'residuals.md', write=not a.no_write)
 
 if __name__=='__main__': main()

@@ -87,10 +87,6 @@ def main():
             scs = [Q.score({n:r[n]}, truths, [t for t in tasks if t.family==f])[n] for f in fams] + [Q.score({n:r[n]}, truths, tasks)[n]]
             md.append(f"| {n} | {label} | " + " | ".join(map(cell, scs)) + " |")
     md += ["", f"This run took {time.time()-t0:.0f} s."]
-    text = '\n'.join(md)+'\n'
-    print(text)
-    if not a.no_write:
-        (Q.RES/'valid_mode.md').write_text(text)
-        print(f"wrote {Q.RES/'valid_mode.md'}")
+    Q.report(md, 'valid_mode.md', write=not a.no_write)
 
 if __name__=='__main__': main()
