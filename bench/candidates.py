@@ -184,3 +184,54 @@ def basin_pbag(crv, hs=(0.3,0.4,0.5), fs=(0.3,0.4,0.5)):
     return 10**float(np.mean([math.log10(basin(crv, h=h, f=f).lr) for h in hs for f in fs]))
 
 CANDIDATES.update({f.__name__:f for f in (basin_pbag,)})
+
+# Ideas measured on 2026-12-02 (fourth session), chosen on the dev tasks (z swept over 1, 1.25, 1.5, 1.75, 2, 3: a
+# plateau from 1.25 to 1.75), then run once on the held-out ones. On a flat, noisy curve (the unfrozen fine-tunes, the
+# text learner) the drop is a few times the batch noise, so `basin`'s left edge is wherever the noise first dips
+# under the threshold, far left of the minimum. Bagging is the other idea: basin's median over the package's own
+# resampled runs. Those are not thinned here: `Resamples` averages a longer run down to 150 points, and `basin` on such
+# a run reads its left edge at the thinned density, about 0.3 decades lower at num_it=400 (the intervals only use the
+# resamples' spread, which the offset leaves alone).
+
+def _basin_sure(crv, z=1.5, h=0.4, f=0.4, w=1/3):
+    "log10 of `basin`'s point, its left edge also at least `z` times the raw losses' noise under the starting level, and the zero-lag minimum"
+    from lrfind_ext.rules import _cross
+    x,y,lo,hi = curve_xy(crv)
+    s,i,level = _zl_level(x, y, lo, hi, h)
+    noise = 1.4826*float(np.median(np.abs((y-s)[lo:hi]))) # robust spread of the batch losses about their trend
+    thr = float(s[i]+f*max(level-s[i], 0.))
+    thr_l = max(min(thr, level-z*noise), float(s[i]))
+    L,R = np.flatnonzero(s[lo:i]>thr_l),np.flatnonzero(s[i:]>thr)
+    x_lo = _cross(x, s, lo+L[-1], thr_l) if len(L) else float(x[lo])
+    x_hi = _cross(x, s, i+R[0]-1, thr) if len(R) else float(x[-1])
+    dx = np.diff(x); dx = dx[dx>0]
+    dens = 1/float(np.median(dx)) if len(dx) else ref_density
+    x_lo = min(x_lo+math.log10(dens/ref_density), x_hi)
+    return x_lo+w*(x_hi-x_lo),float(x[i])
+
+def basin_sure(crv):
+    "`basin` whose left edge must also lie 1.5 times the batch losses' noise under the starting level (a fall the noise can't fake)"
+    return 10**_basin_sure(crv)[0]
+
+def basin_sure_flat(crv):
+    "`basin_sure`, with `basin_flat`'s decade below the divergence on a run with no fall beyond its noise"
+    f = _flat(crv)
+    return basin_sure(crv) if f is None else 10**f
+
+def basin_sure_flat_min(crv, a=0.8):
+    "`basin_sure_flat`, 20% of the way (in log lr) towards the zero-lag minimum as `basin_min_blend` is"
+    f = _flat(crv)
+    if f is not None: return 10**f
+    b,m = _basin_sure(crv)
+    lrs = crv.lrs[crv.window]
+    return float(np.clip(10**(a*b+(1-a)*m), lrs[0], lrs[-1]))
+
+def basin_bag(crv):
+    "`basin`'s median (in log lr) over its own suggestion and 20 resampled runs like those behind its interval, at the run's own length"
+    from lrfind_ext.rules import basin
+    from lrfind_ext.spread import Resamples,resampled_lrs
+    from lrfind_ext.suggest import suggesters
+    l = np.log10(resampled_lrs(suggesters['basin'], Resamples(crv, n_max=len(crv.lrs)))) # not thinned: see below
+    return 10**float(np.median(np.r_[l[np.isfinite(l)], math.log10(basin(crv).lr)]))
+
+CANDIDATES.update({f.__name__:f for f in (basin_sure, basin_sure_flat, basin_sure_flat_min, basin_bag)})
