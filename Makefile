@@ -60,6 +60,7 @@ bench: venv
 bench-quality: venv
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/fresh.py
+	$(BIN)/python bench/ceiling.py
 
 clean:
 	rm -rf _docs _proc demo_out test_out build dist *.egg-info .pytest_cache .hypothesis
