@@ -37,6 +37,7 @@ from lrfind_ext.examples import digits_learner
 learn = digits_learner()
 for dl in learn.dls.loaders: dl.fake_l.num_workers = 0
 learn.path = path
+out.with_suffix('.ready').write_text('ready') # imported and built: the test starts both runs once both are here
 while not go.exists(): time.sleep(0.01)
 t0,res = time.time(),[]
 with learn.no_bar():

@@ -99,8 +99,10 @@ def _two(tmp_path, *extra):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT/'tests'), str(ROOT), os.environ.get('PYTHONPATH', '')]))
     procs = [subprocess.Popen([sys.executable, str(ROOT/'tests'/'parallel_lr_find.py'), str(path), str(go), str(tmp_path/f'out{i}.json'), *extra],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for i in range(2)]
-    time.sleep(0.5)
-    go.write_text('go') # both start together, once imported
+    ready = [tmp_path/f'out{i}.ready' for i in range(2)]
+    t0 = time.time()
+    while not all(r.exists() for r in ready) and time.time()-t0<300 and all(p.poll() is None for p in procs): time.sleep(0.01)
+    go.write_text('go') # both start together, once both have imported and built their learner (a loaded machine imports slowly)
     outs = [p.communicate(timeout=300)[0].decode() for p in procs]
     for p,o in zip(procs, outs): assert p.returncode == 0, o[-3000:]
     return [json.loads((tmp_path/f'out{i}.json').read_text()) for i in range(2)],before,listing(path)
