@@ -42,9 +42,8 @@ def main():
     t0 = time.time()
     sets = [(t, 'quality.py '+('held-out' if t.heldout else 'dev')) for t in TASKS] + [(t, 'fresh.py') for t in FRESH]
     grid = {**Q.load_json(Q.GRID_FN), **Q.load_json(Q.RES/'fresh_grid.json')}
-    scores = {**Q.load_json(Q.RES/'quality.json')['scores']['all/dev']['basin']['ratio'],
-              **Q.load_json(Q.RES/'quality.json')['scores']['all/held-out']['basin']['ratio'],
-              **Q.load_json(Q.RES/'fresh.json')['scores']['all/fresh']['basin']['ratio']}
+    qs,fs = Q.load_json(Q.RES/'quality.json')['scores'],Q.load_json(Q.RES/'fresh.json')['scores']
+    scores = {t:r for sc in (qs['all/dev'], qs['all/held-out'], fs['all/fresh']) for t,r in sc['basin']['ratio'].items()}
     rows,per = [],{}
     for t,split in sets:
         r = one_seed_ratios(*seed_table(grid[t.name]))
