@@ -6,13 +6,14 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/finder.html.md"""
 
 # %% ../nbs/08_finder.ipynb #8b0fe442
 from __future__ import annotations
-import contextlib,math,sys,warnings
+import math,sys,warnings
 import numpy as np,torch
 from fastcore.basics import patch,store_attr
 from fastcore.foundation import L
 from fastai.learner import Learner,Recorder
-from fastai.callback.core import Callback,CancelFitException,CancelValidException
-from fastai.torch_core import find_bs,rank_distrib,num_distrib,to_float
+from fastai.callback.core import Callback,CancelBatchException,CancelFitException,CancelValidException
+from fastai.callback.progress import ProgressCallback
+from fastai.torch_core import find_bs,rank_distrib,num_distrib
 import fastai.callback.schedule # fastai's own lr_find, kept as `fastai_lr_find`
 from .curve import *
 from .view import *
@@ -129,39 +130,32 @@ class LRFindCallback(Callback):
         if len(self.parts)==1: return self.parts[0][0]
         return sum(l*bs for l,bs in self.parts)/sum(bs for _,bs in self.parts)
 
-    def _autocast(self):
-        "The autocast context of the learner's mixed-precision callback, if any"
-        return next((a for cb in self.learn.cbs if isinstance(a := getattr(cb, 'autocast', None), torch.autocast)), None)
-
-    def _valid_pred(self, pred, xb, yb):
-        "`pred` as the learner's callbacks hand it to the loss in validation: their `after_pred` (fastai's `RNNCallback` keeps the first of an RNN's outputs); the learner's own batch and prediction put back"
-        L = self.learn
-        keep = L.pred,L.xb,L.yb,L.training
-        L.pred,L.xb,L.yb,L.training = pred,xb,yb,False # `training` False: the callbacks that run in validation run
-        try:
-            L('after_pred')
-            return L.pred
-        finally: L.pred,L.xb,L.yb,L.training = keep
+    _held = 'model','training','iter','xb','yb','pred','loss_grad','loss' # what scoring the sample moves: put back
 
     @torch.no_grad()
     def valid_loss(self):
-        "Loss sum and item count on the validation sample: eval mode, no gradients, `training` flags and RNGs put back"
-        m = self.learn.model
+        "Loss sum and item count on the validation sample, each batch run as fastai's `validate` runs it, then the learner as it was"
+        L,m = self.learn,self.learn.model
         if type(m).__name__=='DistributedDataParallel': m = m.module # no collective in the forward pass
-        flags,ac = [(o,o.training) for o in m.modules()],self._autocast()
-        tot,n = 0.,0
+        held,flags = {k:v for k,v in vars(L).items() if k in self._held},[(o,o.training) for o in m.modules()]
+        quiet = [(cb,cb.run) for cb in L.cbs if isinstance(cb, (Recorder,ProgressCallback))] # the run's smoothing, its bar
+        tot,n = torch.zeros((), dtype=torch.float64, device=self._dev()),0
         with _rngs_kept():
             try:
                 m.eval()
-                for xb,yb in self.vbs:
-                    with (ac if ac is not None else contextlib.nullcontext()):
-                        pred = self._valid_pred(m(*xb), xb, yb)
-                        if ac is not None: pred = to_float(pred)
-                        loss = self.learn.loss_func(pred, *yb).as_subclass(torch.Tensor).detach().double().mean()
-                    bs = find_bs(yb)
-                    tot,n = tot+loss*bs,n+bs
+                for cb,_ in quiet: cb.run = False
+                L.model,L.training = m,False # the callbacks that run in validation run; MixUp's loss is the plain one
+                for i,(xb,yb) in enumerate(self.vbs):
+                    L.iter,L.xb,L.yb,L.loss = i,xb,yb,None
+                    L._with_events(L._do_one_batch, 'batch', CancelBatchException) # fastai's `one_batch`
+                    if L.loss is None: continue # cancelled before its loss
+                    bs = find_bs(L.yb) # (as fastai's `AvgLoss`: the batch the callbacks made)
+                    tot,n = tot+L.loss.detach().as_subclass(torch.Tensor).double().mean()*bs,n+bs
+            except CancelValidException: pass # the rest of the sample is not scored, as in `validate`
             finally:
                 for o,f in flags: o.training = f
+                for cb,r in quiet: cb.run = r
+                vars(L).update(held)
         return tot,n
 
     def _point_loss(self):

@@ -28,8 +28,9 @@ def sched(k, n, start=1e-7, end=10.): return start*(end/start)**(k/n)
 
 class Events(Callback):
     """Per batch: each group's learning rate, the loss and batch size, whether the step was taken, skipped (or neither:
-    an accumulated micro-batch), module flags, autocast. In a `Log`, which lr_find's restore leaves alone."""
-    order = 61
+    an accumulated micro-batch), module flags, autocast. In a `Log`, which lr_find's restore leaves alone. Training
+    batches only: `valid`'s sample batches run the events of the callbacks that run in validation, as in `validate`."""
+    order,run_valid = 61,False
     def __init__(self): self.rows = Log()
     def before_batch(self):
         self.rows.append(dict(lrs=[h['lr'] for h in self.opt.hypers], step=None,
