@@ -106,11 +106,11 @@ class LRFindCallback(Callback):
             n = torch.tensor(float(sum(find_bs(yb) for _,yb in self.vbs)), dtype=torch.float64, device=self._dev())
             self.valid_items = int(_reduce_sum(n) if self.world>1 else n)
 
-    def _reset_acc(self): self.parts,self.skipped = [],False
+    def _reset_acc(self): self.parts,self.part,self.skipped = [],None,False
     def _dev(self): return next(self.learn.model.parameters()).device # where a collective's tensors go (NCCL: the GPU)
     def _lrs(self, k): return [sweep_lr(s, e, k/self.num_it, self.sweep) for s,e in zip(self.start_lrs,self.end_lrs)]
     def before_batch(self):
-        self.n_batch += 1
+        self.n_batch,self.part = self.n_batch+1,None
         self.sched = self._lrs(self.n_pts) # the schedule's learning rates for the step this batch is part of
         self.opt.set_hyper('lr', self.sched)
 
@@ -121,7 +121,12 @@ class LRFindCallback(Callback):
         self.learn.loss = loss = self.learn.loss.as_subclass(torch.Tensor)
         l = loss.detach()
         if l.dtype!=torch.float32: l = l.float() # a half-precision loss is averaged in float32
-        self.parts.append((l.mean() if l.ndim else l, find_bs(self.yb))) # a loss per item (reduction='none'): their mean
+        self.part = (l.mean() if l.ndim else l, find_bs(self.yb)) # a loss per item (reduction='none'): their mean
+
+    def after_backward(self):
+        "The batch counts toward the step once its backward has run: fastai's accounting (a batch cancelled before it adds no gradient)"
+        if self.part is not None: self.parts.append(self.part) # (fastai calls this too when a callback did the backward itself)
+        self.part = None
 
     def after_cancel_step(self): self.skipped = True
 

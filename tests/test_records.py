@@ -126,3 +126,56 @@ def test_valid_text_learner_tuple_output():
     learn.model = TupleNet(learn.model)
     pts,val = _points_and_validate(learn, _sample(learn, 64))
     np.testing.assert_allclose(pts, val, rtol=1e-6)
+
+# ---- item 10: a batch cancelled before its backward counts toward no step ----
+
+class SkipNaN(Callback):
+    "Skips a batch whose loss is not finite, as users' NaN guards do: in `event`, after lr_find's own `after_loss`"
+    order = 70
+    def __init__(self, event): self.n = 0; setattr(self, event, self._skip)
+    def _skip(self):
+        if torch.isfinite(self.learn.loss).all(): return
+        self.n += 1
+        raise CancelBatchException()
+
+class Stepped(Callback):
+    "The loss of each batch the optimizer stepped on"
+    order = 71
+    def __init__(self): self.losses = Log()
+    def after_step(self): self.losses.append(float(self.learn.loss))
+
+def nan_every(loss_func, k):
+    "`loss_func`, NaN on every `k`-th training batch"
+    n = [0]
+    def _f(pred, *yb):
+        l = loss_func(pred, *yb)
+        if torch.is_grad_enabled():
+            n[0] += 1
+            if n[0]%k==0: l = l*float('nan')
+        return l
+    return _f
+
+@pytest.mark.parametrize('event', ['after_loss', 'before_backward'])
+def test_cancelled_batch_counts_toward_no_point(event):
+    "Every third batch NaN and skipped: the curve is finite, reaches num_it, and its points are the stepped batches' losses"
+    learn = digits()
+    learn.loss_func = nan_every(learn.loss_func, 3)
+    skip,st = SkipNaN(event),Stepped()
+    with learn.no_bar(): res = learn.lr_find(end_lr=0.1, num_it=30, cbs=[skip, st], show_plot=False)
+    c = res.curve
+    assert c.stop == 'num_it' and len(c) == 30 and np.isfinite(c.losses).all()
+    assert skip.n == 14 # batches 3, 6... 42 of 44
+    np.testing.assert_allclose(c.losses, st.losses, rtol=1e-6)
+
+class OwnBackward(Callback):
+    "Does the backward itself and cancels fastai's, as accelerate's `DistributedTrainer` does"
+    def before_backward(self):
+        self.learn.loss_grad.backward()
+        raise CancelBackwardException()
+
+def test_own_backward_still_counts():
+    "A batch whose backward a callback did itself (fastai still calls `after_backward`) counts: the plain run's curve"
+    runs = [digits(cbs=cbs) for cbs in (None, OwnBackward())]
+    with runs[0].no_bar(), runs[1].no_bar():
+        a,b = [l.lr_find(num_it=20, stop_div=False, show_plot=False).curve.losses.tolist() for l in runs]
+    assert a == b
