@@ -6,7 +6,7 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/suggest.html.md"""
 
 # %% ../nbs/02_suggest.ipynb #9c8ed264
 from __future__ import annotations
-import difflib,inspect,keyword,math
+import difflib,inspect,keyword,math,unicodedata
 from dataclasses import dataclass,replace,fields
 from functools import partial
 import numpy as np,torch
@@ -95,18 +95,24 @@ class UnknownSuggester(SuggestError, KeyError):
 # %% ../nbs/02_suggest.ipynb #10dcd51c
 _reserved = {'curve','suggestions','plot','table','count','index','applied','group_lrs','fit_lr','per_group'}
 
-def _check_name(name):
-    "Raise unless `name` can be a field of the result tuple"
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) or name.startswith('_'):
-        raise SuggestError(f"{name!r} can't name a suggester: it must be a Python identifier not starting with '_' "
+def _nfkc(name):
+    "`name` as Python reads an identifier: NFKC-normalised ('ﬁ' is 'fi')"
+    return unicodedata.normalize('NFKC', name) if isinstance(name, str) else name
+
+def _check_name(name)->str:
+    "`name` as Python reads it; raise unless that can be a field of the result tuple"
+    s = _nfkc(name)
+    was = f"{name!r} (Python reads it as {s!r})" if s!=name else repr(name)
+    if not isinstance(s, str) or not s.isidentifier() or keyword.iskeyword(s) or s.startswith('_'):
+        raise SuggestError(f"{was} can't name a suggester: it must be a Python identifier not starting with '_' "
                            "(it becomes a field of lr_find's result). Register the function under another name, "
                            "e.g. suggesters.register('my_rule')(f).")
-    if name=='all':
+    if s=='all':
         raise SuggestError("'all' is reserved: suggest_funcs='all' asks for every registered suggester. Choose another name.")
-    if name in _reserved:
-        raise SuggestError(f"{name!r} is reserved: the result of lr_find has an attribute of that name. "
+    if s in _reserved:
+        raise SuggestError(f"{was} is reserved: the result of lr_find has an attribute of that name. "
                            "Choose another name.")
-    return name
+    return s
 
 # %% ../nbs/02_suggest.ipynb #f0f4d715
 def _n_pos(f):
@@ -216,15 +222,14 @@ class Suggesters:
 
     def remove(self, name:str):
         "Unregister the rule called `name`"
-        self[name]
-        del self._d[name]
+        del self._d[self[name].name]
 
     def names(self)->list:
         "Names of the registered rules, in registration order"
         return list(self._d)
 
     def __getitem__(self, name:str)->Suggester:
-        if name in self._d: return self._d[name]
+        if _nfkc(name) in self._d: return self._d[_nfkc(name)]
         close = difflib.get_close_matches(str(name), self._d, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ''
         raise UnknownSuggester(f"No suggester named {name!r}.{hint} Registered: {', '.join(self._d)} "
@@ -235,7 +240,7 @@ class Suggesters:
         try: return self[name]
         except UnknownSuggester as e: raise AttributeError(str(e)) from None
 
-    def __contains__(self, name): return name in self._d
+    def __contains__(self, name): return _nfkc(name) in self._d
     def __iter__(self): return iter(self._d.values())
     def __len__(self): return len(self._d)
     def __dir__(self): return list(super().__dir__()) + self.names()
