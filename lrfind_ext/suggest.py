@@ -114,6 +114,11 @@ def _check_name(name)->str:
                            "Choose another name.")
     return s
 
+def _defined_at(f):
+    "`'module.qualname'` of function `f`, the same when a notebook cell defining it runs again; `f` itself if it has none"
+    m,q = getattr(f, '__module__', None),getattr(f, '__qualname__', None)
+    return f'{m}.{q}' if m and q else f
+
 # %% ../nbs/02_suggest.ipynb #f0f4d715
 def _n_pos(f):
     "Numbers of required and of accepted positional parameters of `f` (None, None if its signature can't be read)"
@@ -205,9 +210,10 @@ class Suggesters:
            )->Suggester:
         "Register `func` under `name` (default: its `__name__`)"
         sg = Suggester(name or _fn_name(func), func, fastai_style, reads)
-        if sg.name in self._d and not replace:
-            raise SuggestError(f"A suggester named {sg.name!r} is already registered. Pass replace=True to replace "
-                               "it, or register yours under another name.")
+        old = self._d.get(sg.name)
+        if old is not None and not replace and _defined_at(old.func)!=_defined_at(func): # (the same function: replaced)
+            raise SuggestError(f"A suggester named {sg.name!r} is already registered ({_defined_at(old.func)}). Pass "
+                               "replace=True to replace it, or register yours under another name.")
         self._d[sg.name] = sg
         if fastai_fn is not None: self._fastai[fastai_fn] = sg
         return sg

@@ -1,5 +1,7 @@
-"""Rule names (issue 22, item 13): a name is what Python reads (NFKC, as it normalises identifiers), so two
-spellings of one identifier clash before a run, not in namedtuple after it; a rule may be called `self`."""
+"""Rule names (issue 22, items 13 and 14): a name is what Python reads (NFKC, as it normalises identifiers), so two
+spellings of one identifier clash before a run, not in namedtuple after it; a rule may be called `self`; registering
+the same function again (a re-run notebook cell) replaces it quietly, while another function under a taken name is
+refused."""
 import pytest
 from lrfind_ext.curve import synth_curve
 from lrfind_ext.suggest import suggesters,Suggesters,Suggester,SuggestError
@@ -42,3 +44,31 @@ def test_rule_named_self():
     res = lr_result(crv, [Suggester('self', first)(crv), Suggester('other', last)(crv)])
     r = res._replace(self=1e-3)
     assert (r.self, r.other, r.curve) == (1e-3, res.other, crv)
+
+# ---- item 14: registering again ----
+
+SRC = '''
+@reg.register
+def my_rule(crv):
+    "A rule defined in a notebook cell"
+    return float(crv.lrs[crv.window][0])
+'''
+
+def test_rerun_cell_replaces_quietly():
+    "Running the cell that registers a rule again (a new function, same module and qualified name) replaces it"
+    reg = Suggesters()
+    ns = dict(reg=reg, __name__='__main__')
+    exec(SRC, ns); f1 = ns['my_rule']
+    exec(SRC, ns); f2 = ns['my_rule']
+    assert f1 is not f2 and reg.names() == ['my_rule'] and reg['my_rule'].func is f2
+    reg.add(f2, 'my_rule') # the same function again: quietly too
+    assert reg['my_rule'].func is f2
+
+def test_another_function_under_a_taken_name_refused():
+    "A different function under a taken name is refused, naming the function that holds it and the ways out"
+    reg = Suggesters()
+    reg.add(first, 'rule')
+    with pytest.raises(SuggestError, match=r"'rule' is already registered \(test_names.first\)\. Pass replace=True"):
+        reg.register('rule')(last)
+    reg.add(last, 'rule', replace=True)
+    assert reg['rule'].func is last

@@ -115,7 +115,7 @@ def test_two_user_functions_with_one_name():
 def test_register_twice_refused_replace_allowed(crv):
     suggesters.register('half_min')(half_min)
     with pytest.raises(SuggestError, match='already registered'): suggesters.register('half_min')(lambda crv: 1e-3)
-    with pytest.raises(SuggestError, match='already registered'): suggesters.add(half_min)
+    assert suggesters.add(half_min).func is half_min # the same function again (a re-run notebook cell): quietly
     suggesters.register('half_min', replace=True)(lambda crv: 1e-3)
     assert suggesters.half_min(crv).lr == 1e-3 and suggesters.names().count('half_min') == 1
 
