@@ -36,8 +36,10 @@ def two_groups(m):
     return [list(o.parameters()) for o in m if isinstance(o, nn.Linear)]
 
 class Log(list):
-    """A list that `lr_find`'s restore leaves alone: it restores callbacks' plain lists (of type `list` exactly) to their
-    contents before the run, and keeps other objects, a list subclass included, by reference"""
+    "A list that `lr_find`'s restore leaves alone (its class is in `kept_types`): what a spy saw during the run stays"
+
+import lrfind_ext.snapshot
+lrfind_ext.snapshot.kept_types.append(Log)
 
 class Counter(Callback):
     "Counts the events of `fit` it sees, in a `Log`, which `lr_find`'s restore of callback attributes leaves alone"
