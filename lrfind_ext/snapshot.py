@@ -26,9 +26,9 @@ _outside = {'pandas', # data too
 deep_limit = 100_000 # Most objects a snapshot walks; beyond, the rest is kept by reference (with a warning)
 
 def _kept(o)->bool:
-    "Whether a snapshot keeps `o` by reference, without entering it: data, the run's record, program or live objects"
+    "Whether a snapshot keeps `o` by reference, without entering it: data, the run's record, program (classes, modules, functions) or live objects"
     t = type(o)
-    return (isinstance(o, (*kept_types,type,types.ModuleType)) or hasattr(t, '__next__')
+    return (isinstance(o, (*kept_types,type,types.ModuleType,types.FunctionType)) or hasattr(t, '__next__')
             or (getattr(t, '__module__', None) or '').partition('.')[0] in _outside)
 
 # %% ../nbs/05_snapshot.ipynb #91678c1f
@@ -109,8 +109,7 @@ _unset = object()
 @functools.cache
 def _members(t):
     "The slots of class `t` and the members of C types (a `partial`'s `args`, a method's `__self__`), as descriptors"
-    return [v for c in t.__mro__ for k,v in vars(c).items() if type(v) is types.MemberDescriptorType
-            and k not in ('__globals__','__builtins__')] # a function's module namespace is not its state
+    return [v for c in t.__mro__ for v in vars(c).values() if type(v) is types.MemberDescriptorType]
 
 def _get(m, o):
     try: return m.__get__(o, type(o))
@@ -133,10 +132,6 @@ def _refill(o, c):
 
 def _put_array(o, c):
     if o.shape==c.shape and o.dtype==c.dtype and o.flags.writeable: o[...] = c
-
-def _put_cell(o, v):
-    if v is _unset: del o.cell_contents
-    else: o.cell_contents = v
 
 class _Walk:
     "Everything reachable from `roots` (but what `_kept` says), saved so that `restore` puts back the same objects, in place"
@@ -169,11 +164,6 @@ class _Walk:
             self.refs.append(partial(_refill, o, c))
             res += [*c.keys(), *c.values()] if isinstance(o, dict) else c
         elif isinstance(o, (tuple,frozenset)): res += o
-        elif isinstance(o, types.CellType):
-            try: v = o.cell_contents
-            except ValueError: v = _unset
-            self.refs.append(partial(_put_cell, o, v)); res.append(v)
-        elif isinstance(o, types.FunctionType): res += [o.__defaults__, o.__kwdefaults__]
         elif isinstance(o, np.random.Generator): res.append(o.bit_generator)
         elif isinstance(o, torch.nn.Module): res += [*o.parameters(recurse=False), *o.buffers(recurse=False)] # (a scripted one's too)
         f = _rng_undo(o)

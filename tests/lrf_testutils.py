@@ -39,7 +39,7 @@ class Log(list):
     "A list that `lr_find`'s restore leaves alone (its class is in `kept_types`): what a spy saw during the run stays"
 
 import lrfind_ext.snapshot
-lrfind_ext.snapshot.kept_types.append(Log)
+getattr(lrfind_ext.snapshot, 'kept_types', []).append(Log) # (before it existed, list subclasses were kept by reference anyway)
 
 class Counter(Callback):
     "Counts the events of `fit` it sees, in a `Log`, which `lr_find`'s restore of callback attributes leaves alone"
