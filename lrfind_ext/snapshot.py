@@ -6,10 +6,10 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/snapshot.html.md"""
 
 # %% ../nbs/05_snapshot.ipynb #367ce4cd
 from __future__ import annotations
-import collections,contextlib,functools,random,signal,threading,types,warnings
+import array,collections,contextlib,functools,random,signal,threading,types,warnings
 from functools import partial
 import numpy as np,torch
-import torch.nn.modules.module as _tmod
+import torch.nn.modules.module as _mod_hooks,torch.optim.optimizer as _opt_hooks
 from torch.utils.data import Dataset,DataLoader as _TorchDL
 from fastai.data.core import FilteredBase
 from fastai.data.load import DataLoader
@@ -68,12 +68,14 @@ def _set_autocast_state(st):
     while k<n: k = torch.autocast_increment_nesting()
     if k==0: torch.clear_autocast_cache()
 
-def _global_hooks()->dict:
-    "torch's global module hooks (`register_module_forward_hook`...): the module's `_global*` variables"
-    return {k:v for k,v in vars(_tmod).items() if k.startswith('_global')}
+_hook_mods = _mod_hooks,_opt_hooks
 
-def _set_vars(m, d):
-    for k,v in d.items(): setattr(m, k, v)
+def _global_hooks()->list:
+    "torch's global module and optimizer hooks (`register_module_forward_hook`...): those modules' `_global*` variables"
+    return [(m,k,v) for m in _hook_mods for k,v in vars(m).items() if k.startswith('_global')]
+
+def _set_globals(st):
+    for m,k,v in st: setattr(m, k, v)
 
 # %% ../nbs/05_snapshot.ipynb #c20fc3f0
 def _meta(t): return t.dtype,t.shape,t.layout,t.device,(t.stride() if t.layout==torch.strided else None)
@@ -124,11 +126,12 @@ def _put_attrs(o, cls, d, ms):
             with contextlib.suppress(AttributeError): # a read-only member: C's own bookkeeping, which no code could set
                 m.__delete__(o) if v is _unset else m.__set__(o, v)
 
+_seqs = list,bytearray,array.array
+
 def _refill(o, c):
     "Put contents `c` back into container `o`, the same object"
-    o.clear()
-    if isinstance(o, (dict,set)): o.update(c)
-    else: o.extend(c)
+    if isinstance(o, _seqs): o[:] = c
+    else: o.clear(); (o.extend if isinstance(o, collections.deque) else o.update)(c)
 
 def _put_array(o, c):
     if o.shape==c.shape and o.dtype==c.dtype and o.flags.writeable: o[...] = c
@@ -159,8 +162,8 @@ class _Walk:
         elif isinstance(o, np.ndarray):
             self.vals.append(partial(_put_array, o, o.copy()))
             if o.dtype==object: res += o.ravel().tolist()
-        elif isinstance(o, (dict,set,list,collections.deque,bytearray)):
-            c = o.copy() if isinstance(o, (dict,set)) else list(o)
+        elif isinstance(o, (dict,set,collections.deque,*_seqs)):
+            c = dict(o) if isinstance(o, dict) else set(o) if isinstance(o, set) else o[:] if isinstance(o, _seqs) else list(o)
             self.refs.append(partial(_refill, o, c))
             res += [*c.keys(), *c.values()] if isinstance(o, dict) else c
         elif isinstance(o, (tuple,frozenset)): res += o
@@ -204,7 +207,7 @@ class Snapshot:
     def __init__(self, learn:Learner):
         self.learn,self.hooks = learn,_global_hooks()
         self.proc = _rng_state(),_autocast_state(),torch.is_grad_enabled(),torch.get_default_dtype()
-        self.walk = _Walk([learn, *self.hooks.values()])
+        self.walk = _Walk([learn, *(v for *_,v in self.hooks)])
 
     def _steps(self):
         "The restore, step by step"
@@ -213,7 +216,7 @@ class Snapshot:
         yield partial(torch.set_default_dtype, dt)
         yield from self.walk.vals # tensors' values first: a grad put back must match its parameter's dtype
         yield from self.walk.refs
-        yield partial(_set_vars, _tmod, self.hooks)
+        yield partial(_set_globals, self.hooks)
         yield partial(_set_rng_state, rng)
 
     def restore(self):

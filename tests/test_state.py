@@ -377,30 +377,15 @@ SETUPS = { # a fresh learner; options: pre_fit (a fit first: optimizer state), f
 }
 _SLOW = ('language-model', 'worker-processes')
 
-def _fit(setup, find):
-    "Weights, metrics and losses of `fit_one_cycle` on a fresh learner of `setup`, with or without `lr_find` before it"
-    mk,o = SETUPS[setup]
-    learn = mk()
-    with learn.no_bar(), learn.no_logging():
-        if o.get('pre_fit'): learn.fit(1, 1e-3)
-        set_seed(42)
-        if find and 'find_exc' in o:
-            learn.add_cb(RaiseAt(6, o['find_exc']))
-            with pytest.raises(type(o['find_exc'])): learn.lr_find(num_it=30, show_plot=False)
-            learn.remove_cbs(learn.cbs.filter(lambda c: isinstance(c, RaiseAt)))
-        elif find: learn.lr_find(show_plot=False, **o.get('find_kw', dict(num_it=30)))
-        learn.fit_one_cycle(2, 1e-2)
-    return weights(learn),learn.recorder.values,[float(l) for l in learn.recorder.losses]
-
 @pytest.mark.parametrize('setup', [pytest.param(s, marks=pytest.mark.slow) if s in _SLOW else s for s in SETUPS])
 def test_lr_find_then_fit_as_fit_alone(setup):
     "lr_find then fit_one_cycle trains exactly as fit_one_cycle alone: weights, metrics and losses, bit for bit"
-    (w0,v0,l0),(w1,v1,l1) = _fit(setup, False),_fit(setup, True)
-    assert same_weights(w0, w1) and v0 == v1 and l0 == l1
+    mk,o = SETUPS[setup]
+    assert same_fit(fit_after(mk, False, pre_fit=o.get('pre_fit', False)), fit_after(mk, True, **o))
 
 def test_fastai_lr_find_does_change_fit(tmp_path):
     "The property above is not trivial: after fastai's own lr_find, fit trains differently"
-    w0,_,_ = _fit('after-fit', False)
+    w0,_,_ = fit_after(_bn, False, pre_fit=True)
     learn = _bn()
     with learn.no_bar(), learn.no_logging():
         learn.path = tmp_path
