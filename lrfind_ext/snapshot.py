@@ -105,7 +105,7 @@ def _put_tensor(t, rg, g, hooks):
             setattr(t, k, h)
 
 # %% ../nbs/05_snapshot.ipynb #94d4adf1
-_atoms = {str,bytes,int,float,complex,bool,type(None),torch.dtype,torch.device}
+_atoms = {str,bytes,int,float,complex,bool,type(None),torch.dtype,torch.device,*np.ScalarType} # nothing to walk
 _unset = object()
 
 @functools.cache
@@ -167,10 +167,8 @@ class _Walk:
             self.refs.append(partial(_refill, o, c))
             res += [*c.keys(), *c.values()] if isinstance(o, dict) else c
         elif isinstance(o, (tuple,frozenset)): res += o
-        elif isinstance(o, np.random.Generator): res.append(o.bit_generator)
         elif isinstance(o, torch.nn.Module): res += [*o.parameters(recurse=False), *o.buffers(recurse=False)] # (a scripted one's too)
-        f = _rng_undo(o)
-        if f is not None: self.refs.append(f)
+        elif (f := _rng_undo(o)) is not None: self.refs.append(f)
         d,ms = getattr(o, '__dict__', None),[(m,_get(m, o)) for m in _members(type(o))]
         if not isinstance(d, dict): d = None
         if d is not None or ms:
@@ -184,6 +182,7 @@ class _Walk:
 def _rng_undo(o):
     "A function that puts RNG `o` (Python's, numpy's or torch's) back in its current state, or None if `o` is none"
     try:
+        if isinstance(o, np.random.Generator): o = o.bit_generator
         if isinstance(o, random.Random): st = o.getstate(); return partial(o.setstate, st)
         if isinstance(o, np.random.BitGenerator): st = o.state; return partial(setattr, o, 'state', st)
         if isinstance(o, np.random.RandomState): st = o.get_state(); return partial(o.set_state, st)
