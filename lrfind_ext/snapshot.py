@@ -1,4 +1,4 @@
-"""The snapshot taken before an `lr_find` run and its exact restore: everything a training run changes, put back bit for bit.
+"""The snapshot taken before an `lr_find` run and its restore: everything reachable from the learner, the data excepted, put back in place, bit for bit.
 
 Docs: https://lrfind-ext.github.io/lrfind_ext/snapshot.html.md"""
 
@@ -109,9 +109,10 @@ _atoms = {str,bytes,int,float,complex,bool,type(None),torch.dtype,torch.device,*
 _unset = object()
 
 @functools.cache
-def _members(t):
-    "The slots of class `t` and the members of C types (a `partial`'s `args`, a method's `__self__`), as descriptors"
-    return [v for c in t.__mro__ for v in vars(c).values() if type(v) is types.MemberDescriptorType]
+def _layout(t):
+    "Where instances of class `t` keep their state: its `__dict__` descriptor (or None), and its slots and C members (a `partial`'s `args`, a method's `__self__`)"
+    return (next((vars(c)['__dict__'] for c in t.__mro__ if '__dict__' in vars(c)), None),
+            [v for c in t.__mro__ for k,v in vars(c).items() if type(v) is types.MemberDescriptorType and k!='__dict__'])
 
 def _get(m, o):
     try: return m.__get__(o, type(o))
@@ -169,7 +170,8 @@ class _Walk:
         elif isinstance(o, (tuple,frozenset)): res += o
         elif isinstance(o, torch.nn.Module): res += [*o.parameters(recurse=False), *o.buffers(recurse=False)] # (a scripted one's too)
         elif (f := _rng_undo(o)) is not None: self.refs.append(f)
-        d,ms = getattr(o, '__dict__', None),[(m,_get(m, o)) for m in _members(type(o))]
+        dd,ms = _layout(type(o)) # (not `o.__dict__`, which a class's `__getattr__` may answer)
+        d,ms = dd and dd.__get__(o),[(m,_get(m, o)) for m in ms]
         if not isinstance(d, dict): d = None
         if d is not None or ms:
             self.refs.append(partial(_put_attrs, o, type(o), None if d is None else dict(d), ms))

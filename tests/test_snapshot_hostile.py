@@ -49,6 +49,12 @@ class Frozen: xs:list; n:int=0
 class Node:
     def __init__(self, nxt=None): self.nxt,self.v = nxt,0
 
+class Picky:
+    "Slots, and a `__getattr__` that raises KeyError for any other name (as some dict-like objects do)"
+    __slots__ = ('d',)
+    def __init__(self): self.d = {}
+    def __getattr__(self, k): raise KeyError(k)
+
 class Shouty(dict):
     "A dict subclass with attributes of its own"
 
@@ -91,6 +97,9 @@ ATTACKS = {
                                         lambda o: o[0]==[1] and o[1]=='x'),
     'partial-keywords-and-bound-method': _plain_attack(lambda: [partial(int, base=2), Node().__init__], lambda o,cb: (o[0].keywords.update(base=8), setattr(o[1].__self__, 'v', 9)),
                                         lambda o: o[0].keywords=={'base':2} and o[1].__self__.v==0),
+    'getattr-that-raises': _plain_attack(lambda: Picky(), lambda o,cb: o.d.update(x=1), lambda o: o.d=={}),
+    'magic-mock-claims-to-be-an-iterator': _plain_attack(lambda: __import__('unittest.mock').mock.MagicMock(), lambda o,cb: (o(1), o.child(2)),
+                                lambda o: o.call_count==1), # (it has `__next__`: kept by reference, as iterators are)
     # shared objects and cycles
     'cycles': _plain_attack(lambda: [], lambda o,cb: (o.append(o), o.append(cb.learn)), lambda o: o==[]),
     'long-linked-list': _plain_attack(lambda: _chain(20_000), lambda o,cb: setattr(_last(o), 'v', 1), lambda o: _last(o).v==0),
