@@ -150,7 +150,9 @@ class _Walk:
                               "(raise lrfind_ext.snapshot.deep_limit to go further)")
                 break
             if isinstance(o, (DataLoader,_TorchDL)): seen.add(id(o.__dict__.get('dataset'))) # a loader's data
-            todo += self._save(o)
+            try: todo += self._save(o)
+            except Exception as e: warnings.warn(f"lr_find's snapshot could not save a {type(o).__name__} ({type(e).__name__}: {e}): "
+                                                 "it is kept by reference, as the run leaves it")
 
     def _save(self, o)->list:
         "Save `o`'s own state, one level deep; return what it holds"

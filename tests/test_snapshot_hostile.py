@@ -339,6 +339,18 @@ def test_a_container_whose_restore_raises():
     with learn.no_bar(), pytest.raises(RuntimeError, match='could not put back all'): learn.lr_find(num_it=8, show_plot=False)
     assert learn.model.xs == [1]
 
+class Sulky(list):
+    "A list that refuses to be sliced"
+    def __getitem__(self, i): raise TypeError('no slicing')
+
+def test_an_object_that_cannot_be_saved():
+    "An object the snapshot can't save is kept by reference, with a warning naming it; lr_find runs, the rest comes back"
+    learn = synth(cbs=Holder(Sulky([1])))
+    learn.model.xs = [1]
+    learn.add_cb(Harm(lambda cb: learn.model.xs.append(2)))
+    with learn.no_bar(), pytest.warns(UserWarning, match='could not save a Sulky'): learn.lr_find(num_it=8, show_plot=False)
+    assert learn.model.xs == [1]
+
 def test_walk_limit_warns_on_a_pathological_graph(monkeypatch):
     "Beyond `deep_limit` objects, a warning; what was walked (the learner's own attributes first) still comes back"
     monkeypatch.setattr(snapshot, 'deep_limit', 50)
