@@ -1,4 +1,4 @@
-"""The snapshot taken before an `lr_find` run and its exact restore: everything a training run changes, put back bit for bit.
+"""The snapshot taken before an `lr_find` run and its restore: everything reachable from the learner, the data excepted, put back in place, bit for bit.
 
 Docs: https://lrfind-ext.github.io/lrfind_ext/snapshot.html.md"""
 
@@ -6,76 +6,32 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/snapshot.html.md"""
 
 # %% ../nbs/05_snapshot.ipynb #367ce4cd
 from __future__ import annotations
-import collections,contextlib,dataclasses,random,types,warnings
+import array,collections,contextlib,functools,random,signal,threading,types,warnings
 from functools import partial
 import numpy as np,torch
-from fastcore.foundation import L
+import torch.nn.modules.module as _mod_hooks,torch.optim.optimizer as _opt_hooks
+from torch.utils.data import Dataset,DataLoader as _TorchDL
+from fastai.data.core import FilteredBase
+from fastai.data.load import DataLoader
 from fastai.learner import Learner,Recorder
-from fastai.optimizer import Optimizer,OptimWrapper
 
 # %% auto #0
-__all__ = ['deep_limit', 'Snapshot']
-
-# %% ../nbs/05_snapshot.ipynb #ecbabf42
-class _OnDev:
-    "A tensor copied to the CPU, and the device it came from"
-    __slots__ = ('t','device')
-    def __init__(self, t): self.t,self.device = t.detach().to('cpu', copy=True),t.device
-
-def _stash(o):
-    "Copy the tensors inside the containers `o` to the CPU, keeping everything else (model parameters included)"
-    if isinstance(o, torch.nn.Parameter): return o
-    if isinstance(o, torch.Tensor): return _OnDev(o)
-    if isinstance(o, dict):
-        res = o.copy()
-        for k,v in o.items(): res[k] = _stash(v)
-        return res
-    if isinstance(o, L): return L([_stash(v) for v in o])
-    if isinstance(o, (list,tuple)): return type(o)(_stash(v) for v in o)
-    return o
-
-def _unstash(o):
-    "Inverse of `_stash`: fresh tensors on their original devices"
-    if isinstance(o, _OnDev): return o.t.to(o.device, copy=True)
-    if isinstance(o, dict):
-        res = o.copy()
-        for k,v in o.items(): res[k] = _unstash(v)
-        return res
-    if isinstance(o, L): return L([_unstash(v) for v in o])
-    if isinstance(o, (list,tuple)): return type(o)(_unstash(v) for v in o)
-    return o
-
-# %% ../nbs/05_snapshot.ipynb #6e9ca426
-def _opt_snap(opt):
-    "A function that puts `opt` back as it is now"
-    if opt is None: return lambda: None
-    d = dict(opt.__dict__)
-    if isinstance(opt, OptimWrapper) or not isinstance(opt, Optimizer):
-        inner = getattr(opt, 'opt', opt)
-        sd = _stash(inner.state_dict())
-        def _restore():
-            opt.__dict__.clear(); opt.__dict__.update(d)
-            inner.load_state_dict(_unstash(sd))
-        return _restore
-    # A fastai `Optimizer`: its own attributes (`state`, `hypers`; `slow_weights`, `count` of a `Lookahead`), and the
-    # optimizer it wraps, if any (`Lookahead` keeps `state` and `hypers` there)
-    inner = d.get('opt')
-    inner_restore = _opt_snap(inner) if isinstance(inner, (Optimizer, OptimWrapper, torch.optim.Optimizer)) else None
-    own = {k:_stash(v) for k,v in d.items() if k!='opt'}
-    def _restore():
-        opt.__dict__.clear(); opt.__dict__.update(d)
-        opt.__dict__.update(_unstash(own))
-        if inner_restore: inner_restore()
-    return _restore
+__all__ = ['kept_types', 'deep_limit', 'Snapshot']
 
 # %% ../nbs/05_snapshot.ipynb #db0300b7
-def _tensors(model):
-    "Parameters and buffers of `model`, each once"
-    seen,res = set(),[]
-    for t in [*model.parameters(), *model.buffers()]:
-        if id(t) not in seen: seen.add(id(t)); res.append(t)
-    return res
+kept_types = [Dataset,FilteredBase,Recorder] # The data itself, and the run's record: kept by reference (add your own)
+_outside = {'pandas', # data too
+            'os','io','_io','threading','_thread','multiprocessing','concurrent','queue','asyncio','socket','ssl',
+            'selectors','subprocess','logging','weakref','_weakrefset'} # live resources, and process-wide objects
+deep_limit = 100_000 # Most objects a snapshot walks; beyond, the rest is kept by reference (with a warning)
 
+def _kept(o)->bool:
+    "Whether a snapshot keeps `o` by reference, without entering it: data, the run's record, program (classes, modules, functions) or live objects"
+    t = type(o)
+    return (isinstance(o, (*kept_types,type,types.ModuleType,types.FunctionType)) or hasattr(t, '__next__')
+            or (getattr(t, '__module__', None) or '').partition('.')[0] in _outside)
+
+# %% ../nbs/05_snapshot.ipynb #91678c1f
 def _rng_state():
     "The state of every global RNG"
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
@@ -86,23 +42,6 @@ def _set_rng_state(st):
     random.setstate(py); np.random.set_state(nps); torch.set_rng_state(tch)
     if cuda is not None: torch.cuda.set_rng_state_all(cuda)
 
-def _loaders(dls): return list(getattr(dls, 'loaders', None) or [])
-
-def _dl_generators(dl):
-    "The `torch.Generator`s a plain PyTorch `DataLoader` shuffles with"
-    for o in (dl, getattr(dl, 'sampler', None), getattr(getattr(dl, 'batch_sampler', None), 'sampler', None)):
-        g = getattr(o, 'generator', None)
-        if isinstance(g, torch.Generator): yield g
-
-def _generators(dls):
-    "The `torch.Generator`s that plain PyTorch `DataLoader`s in `dls` shuffle with, each once"
-    seen,res = set(),[]
-    for dl in _loaders(dls):
-        for g in _dl_generators(dl):
-            if id(g) not in seen: seen.add(id(g)); res.append(g)
-    return res
-
-# %% ../nbs/05_snapshot.ipynb #91678c1f
 _ac_devices = ('cpu','cuda','xpu','mps','hpu')
 
 def _ac_nesting():
@@ -129,205 +68,181 @@ def _set_autocast_state(st):
     while k<n: k = torch.autocast_increment_nesting()
     if k==0: torch.clear_autocast_cache()
 
-def _scaler_snap(s):
-    "A function that puts `GradScaler` `s` back as it is now: its attributes, and its tensors' values in the same tensors"
-    d = dict(s.__dict__)
-    ts = [(t,_OnDev(t)) for t in d.values() if isinstance(t, torch.Tensor)]
-    per = _stash(d.get('_per_optimizer_states'))
-    def _restore():
-        s.__dict__.clear(); s.__dict__.update(d)
-        for t,c in ts: t.copy_(c.t)
-        if per is not None: s._per_optimizer_states = _unstash(per)
-    return _restore
+_hook_mods = _mod_hooks,_opt_hooks
 
-def _scalers(learn):
-    "The `GradScaler`s the learner and its callbacks hold, directly or as an attribute's `scaler` (Accelerate's), each once"
-    cls,seen,res = getattr(torch.amp, 'GradScaler', None) or torch.cuda.amp.GradScaler,set(),[]
-    for o in [*learn.__dict__.values(), *(v for cb in learn.cbs for v in cb.__dict__.values())]:
-        for s in (o, getattr(o, '__dict__', {}).get('scaler')):
-            if isinstance(s, cls) and id(s) not in seen: seen.add(id(s)); res.append(s)
-    return res
+def _global_hooks()->list:
+    "torch's global module and optimizer hooks (`register_module_forward_hook`...): those modules' `_global*` variables"
+    return [(m,k,v) for m in _hook_mods for k,v in vars(m).items() if k.startswith('_global')]
+
+def _set_globals(st):
+    for m,k,v in st: setattr(m, k, v)
 
 # %% ../nbs/05_snapshot.ipynb #c20fc3f0
-def _mod_snap(o):
-    "A module's class and attributes, and the contents of its dicts and sets: children, parameters, buffers, every kind of hook"
-    d = dict(o.__dict__)
-    return o,type(o),d,[(v,v.copy()) for v in d.values() if isinstance(v, (dict,set))]
-
-def _mod_restore(st):
-    o,cls,d,parts = st
-    if type(o) is not cls: o.__class__ = cls
-    o.__dict__.clear(); o.__dict__.update(d)
-    for v,c in parts: v.clear(); v.update(c)
-
-def _global_hooks():
-    "torch's global module hooks (`register_module_forward_hook`...): the dicts, their contents, the full-backward flag"
-    import torch.nn.modules.module as M
-    return M,[(v,v.copy()) for k,v in vars(M).items() if k.startswith('_global') and isinstance(v, dict)],getattr(M, '_global_is_full_backward_hook', None)
-
-def _set_global_hooks(st):
-    M,parts,full = st
-    for v,c in parts: v.clear(); v.update(c)
-    if hasattr(M, '_global_is_full_backward_hook'): M._global_is_full_backward_hook = full
+def _meta(t): return t.dtype,t.shape,t.layout,t.device,(t.stride() if t.layout==torch.strided else None)
 
 class _TCopy:
-    "A tensor's values copied to the CPU, and its dtype, shape, strides and device"
-    __slots__ = ('c','device','meta')
-    def __init__(self, t):
-        self.c,self.device,self.meta = t.detach().to('cpu', copy=True),t.device,(t.dtype,t.shape,t.stride(),t.device)
+    "A tensor's values copied to the CPU, and its dtype, shape, layout, strides and device"
+    __slots__ = ('c','meta')
+    def __init__(self, t): self.c,self.meta = t.detach().to('cpu', copy=True),_meta(t)
 
     def put(self, t):
         "Put the values back into `t` itself, or its data back as it was if the run converted it (dtype, device, layout)"
         with torch.no_grad(), (torch.inference_mode() if t.is_inference() else contextlib.nullcontext()):
-            if (t.dtype,t.shape,t.stride(),t.device)==self.meta: t.copy_(self.c)
-            else: t.data = self.c.to(self.device, copy=True)
+            if _meta(t)==self.meta: t.copy_(self.c)
+            else: t.data = self.c.to(self.meta[3], copy=True)
+
+_hook_attrs = ('_backward_hooks','_post_accumulate_grad_hooks') # a tensor's own hook dicts (`register_hook`...)
+
+def _put_tensor(t, rg, g, hooks):
+    "Put back `t`'s `requires_grad` and `grad` (a leaf's), and its hook dicts: those the run added are emptied first"
+    if rg is not None:
+        if t.requires_grad!=rg: t.requires_grad_(rg)
+        if t.grad is not g: t.grad = g
+    for k,h in hooks.items():
+        cur = getattr(t, k, None)
+        if cur is not h:
+            if cur is not None: cur.clear() # torch keeps a reference to the dict: emptying it is what stops its hooks
+            setattr(t, k, h)
 
 # %% ../nbs/05_snapshot.ipynb #94d4adf1
-_dicts,_seqs = (dict,collections.OrderedDict,collections.defaultdict),(list,collections.deque)
-_atoms = {str,bytes,int,float,complex,bool,type(None)}
-deep_limit = 100_000 # Most objects a snapshot walks in callback state; beyond, they are kept by reference (with a warning)
+_atoms = {str,bytes,int,float,complex,bool,type(None),torch.dtype,torch.device,*np.ScalarType} # nothing to walk
+_unset = object()
 
-def _has_dict(o):
-    "Whether `o` is a record whose attributes are its state: an `L`, a `SimpleNamespace`, a dataclass instance"
-    return type(o) in (L,types.SimpleNamespace) or (dataclasses.is_dataclass(o) and not isinstance(o, type) and hasattr(o, '__dict__'))
+@functools.cache
+def _layout(t):
+    "Where instances of class `t` keep their state: its `__dict__` descriptor (or None), and its slots and C members (a `partial`'s `args`, a method's `__self__`)"
+    return (next((vars(c)['__dict__'] for c in t.__mro__ if '__dict__' in vars(c)), None),
+            [v for c in t.__mro__ for k,v in vars(c).items() if type(v) is types.MemberDescriptorType and k!='__dict__'])
 
-def _rng_undo(o):
-    "A function that puts RNG `o` (Python's, numpy's or torch's) back in its current state, or None if `o` is none"
-    if type(o) is random.Random: st = o.getstate(); return lambda: o.setstate(st)
-    if isinstance(o, np.random.Generator): st = o.bit_generator.state; return lambda: setattr(o.bit_generator, 'state', st)
-    if isinstance(o, np.random.RandomState): st = o.get_state(); return lambda: o.set_state(st)
-    if isinstance(o, torch.Generator): st = o.get_state(); return lambda: o.set_state(st)
+def _get(m, o):
+    try: return m.__get__(o, type(o))
+    except AttributeError: return _unset
 
-class _Deep:
-    "What is reachable from `roots` through plain data, saved to be put back in place: the same objects, their old contents"
-    def __init__(self, roots, skip=()):
-        self.undo,seen,todo,n = [],{id(o) for o in skip},list(roots),0
-        while todo:
-            o = todo.pop()
-            if type(o) in _atoms or id(o) in seen: continue
-            seen.add(id(o)); n += 1
-            if n>deep_limit:
-                warnings.warn(f"lr_find's snapshot walked {deep_limit} objects of callback state: the rest is put back by "
-                              "reference only (raise lrfind_ext.snapshot.deep_limit to go further)")
-                break
-            t,f = type(o),None
-            if isinstance(o, torch.Tensor):
-                try: c = _TCopy(o); f = partial(c.put, o)
-                except Exception: pass # a tensor with no data to copy (meta, sparse...): kept by reference
-            elif isinstance(o, torch.nn.Module): # a module of the callback's own (an EMA copy): like the model, no grads
-                for sub in o.modules():
-                    if id(sub) in seen and sub is not o: continue
-                    seen.add(id(sub)); st = _mod_snap(sub)
-                    self.undo.append(partial(_mod_restore, st)); todo += _tensors(sub)
-            elif t is np.ndarray and o.dtype!=object: c = o.copy(); f = partial(_put_array, o, c)
-            elif t in _dicts or t is set: c = o.copy(); f = partial(_refill, o, c); todo += o.values() if t is not set else o
-            elif t in _seqs: c = list(o); f = partial(_refill, o, c); todo += c
-            elif t in (tuple,frozenset) or (isinstance(o, tuple) and hasattr(o, '_fields')): todo += o
-            elif _has_dict(o): c = dict(o.__dict__); f = partial(_set_dict, o, c); todo += c.values()
-            else: f = _rng_undo(o)
-            if f is not None: self.undo.append(f)
+def _put_attrs(o, cls, d, ms):
+    "Put back `o`'s class, `__dict__` and slots"
+    if type(o) is not cls: o.__class__ = cls
+    if d is not None: o.__dict__.clear(); o.__dict__.update(d)
+    for m,v in ms:
+        if _get(m, o) is not v:
+            with contextlib.suppress(AttributeError): # a read-only member: C's own bookkeeping, which no code could set
+                m.__delete__(o) if v is _unset else m.__set__(o, v)
 
-    def restore(self):
-        for f in self.undo: f()
+_seqs = list,bytearray,array.array
 
 def _refill(o, c):
-    "Put contents `c` back into container `o`"
-    o.clear()
-    if isinstance(o, (dict,set)): o.update(c)
-    else: o.extend(c)
+    "Put contents `c` back into container `o`, the same object"
+    if isinstance(o, _seqs): o[:] = c
+    else: o.clear(); (o.extend if isinstance(o, collections.deque) else o.update)(c)
 
 def _put_array(o, c):
     if o.shape==c.shape and o.dtype==c.dtype and o.flags.writeable: o[...] = c
 
-def _set_dict(o, d): o.__dict__.clear(); o.__dict__.update(d)
+class _Walk:
+    "Everything reachable from `roots` (but what `_kept` says), saved so that `restore` puts back the same objects, in place"
+    def __init__(self, roots):
+        self.vals,self.refs,seen,todo = [],[],set(),collections.deque(roots)
+        while todo:
+            o = todo.popleft()
+            if type(o) in _atoms or id(o) in seen or _kept(o): continue
+            seen.add(id(o))
+            if len(seen)>deep_limit:
+                warnings.warn(f"lr_find's snapshot walked {deep_limit} objects: the rest is put back by reference only "
+                              "(raise lrfind_ext.snapshot.deep_limit to go further)")
+                break
+            if isinstance(o, (DataLoader,_TorchDL)): seen.add(id(o.__dict__.get('dataset'))) # a loader's data
+            try: todo += self._save(o)
+            except Exception as e: warnings.warn(f"lr_find's snapshot could not save a {type(o).__name__} ({type(e).__name__}: {e}): "
+                                                 "it is kept by reference, as the run leaves it")
+
+    def _save(self, o)->list:
+        "Save `o`'s own state, one level deep; return what it holds"
+        res = []
+        if isinstance(o, torch.Tensor):
+            with contextlib.suppress(Exception): self.vals.append(partial(_TCopy(o).put, o)) # (none for a meta tensor)
+            leaf,hooks = o.is_leaf,{k:getattr(o, k, None) for k in _hook_attrs}
+            self.refs.append(partial(_put_tensor, o, o.requires_grad if leaf else None, o.grad if leaf else None, hooks))
+            res += [o.grad if leaf else None, *hooks.values()]
+        elif isinstance(o, np.ndarray):
+            self.vals.append(partial(_put_array, o, o.copy()))
+            if o.dtype==object: res += o.ravel().tolist()
+        elif isinstance(o, (dict,set,collections.deque,*_seqs)):
+            c = dict(o) if isinstance(o, dict) else set(o) if isinstance(o, set) else o[:] if isinstance(o, _seqs) else list(o)
+            self.refs.append(partial(_refill, o, c))
+            res += [*c.keys(), *c.values()] if isinstance(o, dict) else c
+        elif isinstance(o, (tuple,frozenset)): res += o
+        elif isinstance(o, torch.nn.Module): res += [*o.parameters(recurse=False), *o.buffers(recurse=False)] # (a scripted one's too)
+        elif (f := _rng_undo(o)) is not None: self.refs.append(f)
+        dd,ms = _layout(type(o)) # (not `o.__dict__`, which a class's `__getattr__` may answer)
+        d,ms = dd and dd.__get__(o),[(m,_get(m, o)) for m in ms]
+        if not isinstance(d, dict): d = None
+        if d is not None or ms:
+            self.refs.append(partial(_put_attrs, o, type(o), None if d is None else dict(d), ms))
+            res += [*(d or {}).values(), *(v for _,v in ms)]
+        return res
+
+    def restore(self):
+        for f in self.vals+self.refs: f()
+
+def _rng_undo(o):
+    "A function that puts RNG `o` (Python's, numpy's or torch's) back in its current state, or None if `o` is none"
+    try:
+        if isinstance(o, np.random.Generator): o = o.bit_generator
+        if isinstance(o, random.Random): st = o.getstate(); return partial(o.setstate, st)
+        if isinstance(o, np.random.BitGenerator): st = o.state; return partial(setattr, o, 'state', st)
+        if isinstance(o, np.random.RandomState): st = o.get_state(); return partial(o.set_state, st)
+        if isinstance(o, torch.Generator): st = o.get_state(); return partial(o.set_state, st)
+    except NotImplementedError: pass # (`random.SystemRandom` has no state)
 
 # %% ../nbs/05_snapshot.ipynb #e74939f1
-class Snapshot:
-    "Everything a training run on `learn` changes, copied to the CPU, ready to `restore` bit for bit"
-    def __init__(self, learn:Learner):
-        self.learn,m = learn,learn.model
-        self.ldict,self.cbs = dict(learn.__dict__),list(learn.cbs)
-        self.cb_dicts = [(cb,dict(cb.__dict__)) for cb in self.cbs if not isinstance(cb, Recorder)]
-        self.dls = (learn.dls,dict(learn.dls.__dict__)) if hasattr(learn.dls, '__dict__') else None
-        self.dl_dicts = [(dl,dict(dl.__dict__)) for dl in _loaders(learn.dls) if hasattr(dl, '__dict__')]
-        mods = list(m.modules())
-        self.mods,self.hooks = [_mod_snap(o) for o in mods],_global_hooks()
-        ts = _tensors(m)
-        self.tensors = [(t,_TCopy(t)) for t in ts]
-        self.req = [(t,t.requires_grad) for t in ts if t.is_leaf]
-        self.grads = [(p,None if p.grad is None else _TCopy(p.grad)) for p in m.parameters()]
-        self.opt = _opt_snap(learn.opt)
-        self.scalers = [_scaler_snap(s) for s in _scalers(learn)]
-        self.deep = _Deep(*self._deep_roots())
-        self.autocast,self.grad_mode,self.dtype = _autocast_state(),torch.is_grad_enabled(),torch.get_default_dtype()
-        self.rng = _rng_state()
-        self.dl_rngs = [(dl,dl.rng.getstate()) for dl in _loaders(learn.dls) if isinstance(getattr(dl,'rng',None), random.Random)]
-        self.gens = [(g,g.get_state()) for g in _generators(learn.dls)]
+@contextlib.contextmanager
+def _sigint_deferred():
+    "In the main thread, hold back Ctrl-C (SIGINT) until the body has run, then deliver it"
+    main = threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is not None
+    got,old = [],signal.signal(signal.SIGINT, lambda *a: got.append(1)) if main else None
+    try: yield
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, old)
+            if got: signal.raise_signal(signal.SIGINT)
 
-    def _deep_roots(self):
-        "Where the deep walk starts (callbacks', the learner's and the DataLoaders' attributes), and what it leaves to the rest"
-        learn,m = self.learn,self.learn.model
-        roots = [v for _,d in self.cb_dicts for v in d.values()] + list(self.ldict.values()) + list((self.dls or (0,{}))[1].values())
-        skip = [learn,*m.modules(),*_tensors(m),*(p.grad for p in m.parameters() if p.grad is not None),learn.dls,
-                *_loaders(learn.dls),*self.cbs]
-        return roots,skip
+class Snapshot:
+    "What a run on `learn` may change, saved (tensors copied to the CPU), ready to be put back in place once by `restore`"
+    def __init__(self, learn:Learner):
+        self.learn,self.hooks = learn,_global_hooks()
+        self.proc = _rng_state(),_autocast_state(),torch.is_grad_enabled(),torch.get_default_dtype()
+        self.walk = _Walk([learn, *(v for *_,v in self.hooks)])
 
     def _steps(self):
         "The restore, step by step"
-        learn = self.learn
-        yield lambda: _set_autocast_state(self.autocast)
-        yield lambda: torch.set_default_dtype(self.dtype)
-        for st in self.mods: yield partial(_mod_restore, st)
-        yield partial(_set_global_hooks, self.hooks)
-        for t,c in self.tensors: yield partial(c.put, t)
-        for t,f in self.req: yield partial(t.requires_grad_, f)
-        for p,g in self.grads: yield partial(_put_grad, p, g)
-        yield self.opt
-        yield from self.scalers
-        def _learner():
-            learn.__dict__.clear(); learn.__dict__.update(self.ldict)
-            learn.cbs.items[:] = self.cbs
-        yield _learner
-        for cb,d in self.cb_dicts: yield partial(_set_dict, cb, d)
-        if self.dls is not None: yield partial(_set_dict, *self.dls)
-        for dl,d in self.dl_dicts: yield partial(_set_dict, dl, d)
-        yield self.deep.restore
-        yield lambda: _set_rng_state(self.rng)
-        for dl,st in self.dl_rngs: yield partial(_set_rng, dl, st)
-        for g,st in self.gens: yield partial(g.set_state, st)
+        rng,ac,_,dt = self.proc
+        yield partial(_set_autocast_state, ac)
+        yield partial(torch.set_default_dtype, dt)
+        yield from self.walk.vals # tensors' values first: a grad put back must match its parameter's dtype
+        yield from self.walk.refs
+        yield partial(_set_globals, self.hooks)
+        yield partial(_set_rng_state, rng)
 
     def restore(self):
-        "Put `learn` back as it was when the snapshot was taken; a step that fails does not stop the others"
+        "Put back everything saved, each step on its own (one that fails does not stop the others), Ctrl-C held back; then drop the copies"
+        if self.walk is None: raise RuntimeError("This snapshot was restored already, and has let go of its copies: take a new one")
         errs = []
-        with torch.no_grad():
-            for f in self._steps():
-                try: f()
-                except Exception as e: errs.append(e)
-        torch.set_grad_enabled(self.grad_mode)
+        with _sigint_deferred():
+            try:
+                with torch.no_grad():
+                    for f in self._steps():
+                        try: f()
+                        except Exception as e: errs.append(e)
+                torch.set_grad_enabled(self.proc[2])
+            finally: self.walk = self.proc = self.hooks = None
         if errs: raise RuntimeError(f"lr_find could not put back all of the learner's state ({len(errs)} step(s) failed; "
                                     f"the first: {type(errs[0]).__name__}: {errs[0]})") from errs[0]
 
-def _put_grad(p, g):
-    if g is None: p.grad = None
-    elif p.grad is None or (p.grad.dtype,p.grad.shape,p.grad.stride(),p.grad.device)!=g.meta: p.grad = g.c.to(g.device, copy=True)
-    else: p.grad.copy_(g.c)
-
-def _set_rng(dl, st):
-    dl.rng = random.Random()
-    dl.rng.setstate(st)
-
 # %% ../nbs/05_snapshot.ipynb #9a2d624e
+def _loaders(dls): return list(getattr(dls, 'loaders', None) or [])
+
 @contextlib.contextmanager
 def _rngs_kept(dl=None):
-    "Run the body, then put back the global RNGs and `dl`'s own (fastai's `rng`, a PyTorch `generator`)"
-    st = _rng_state()
-    own = [(o,o.rng.getstate()) for o in (dl, getattr(dl, 'dl', None)) if isinstance(getattr(o, 'rng', None), random.Random)]
-    gens = [(g,g.get_state()) for g in _dl_generators(dl)] if dl is not None else []
+    "Run the body, then put back the global RNGs, and `dl` as it was (its own RNGs, a sampler's `generator`...)"
+    st,w = _rng_state(),_Walk([] if dl is None else [dl])
     try: yield
-    finally:
-        _set_rng_state(st)
-        for o,s in own:
-            o.rng = random.Random()
-            o.rng.setstate(s)
-        for g,s in gens: g.set_state(s)
-
+    finally: _set_rng_state(st); w.restore()

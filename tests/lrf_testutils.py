@@ -36,8 +36,10 @@ def two_groups(m):
     return [list(o.parameters()) for o in m if isinstance(o, nn.Linear)]
 
 class Log(list):
-    """A list that `lr_find`'s restore leaves alone: it restores callbacks' plain lists (of type `list` exactly) to their
-    contents before the run, and keeps other objects, a list subclass included, by reference"""
+    "A list that `lr_find`'s restore leaves alone (its class is in `kept_types`): what a spy saw during the run stays"
+
+import lrfind_ext.snapshot
+getattr(lrfind_ext.snapshot, 'kept_types', []).append(Log) # (before it existed, list subclasses were kept by reference anyway)
 
 class Counter(Callback):
     "Counts the events of `fit` it sees, in a `Log`, which `lr_find`'s restore of callback attributes leaves alone"
@@ -174,3 +176,22 @@ def diff(before, after)->list:
 
 def weights(learn): return [v.detach().clone() for v in learn.model.state_dict().values()]
 def same_weights(a, b): return len(a)==len(b) and all(torch.equal(x, y) for x,y in zip(a, b))
+
+def fit_after(mk, find:bool, pre_fit=False, find_kw=None, find_exc=None, epochs=2):
+    "Weights, metrics and losses of `fit_one_cycle` on a fresh learner `mk()`, with or without an `lr_find` (raising `find_exc`) before it"
+    import pytest
+    learn = mk()
+    with learn.no_bar(), learn.no_logging():
+        if pre_fit: learn.fit(1, 1e-3)
+        set_seed(42)
+        if find and find_exc is not None:
+            learn.add_cb(RaiseAt(6, find_exc))
+            with pytest.raises(type(find_exc)): learn.lr_find(num_it=30, show_plot=False)
+            learn.remove_cbs(learn.cbs.filter(lambda c: isinstance(c, RaiseAt)))
+        elif find: learn.lr_find(show_plot=False, **(find_kw or dict(num_it=30)))
+        learn.fit_one_cycle(epochs, 1e-2)
+    return weights(learn),learn.recorder.values,[float(l) for l in learn.recorder.losses]
+
+def same_fit(a, b)->bool:
+    "Whether two `fit_after` results are the same, bit for bit"
+    return same_weights(a[0], b[0]) and a[1]==b[1] and a[2]==b[2]

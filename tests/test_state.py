@@ -1,17 +1,21 @@
 """`lr_find` leaves the learner exactly as it found it, bit for bit, however the run ends; writes no file; opens no figure.
 
 The key property: `lr_find` then `fit_one_cycle` trains exactly as `fit_one_cycle` alone."""
-import os,random,tempfile
+import copy,functools,os,random,signal,tempfile
 from functools import partial
 from pathlib import Path
 import numpy as np,pytest,torch
 from torch import nn
+import torch.nn.functional as F
 from torch.utils.data import DataLoader,TensorDataset
 import matplotlib,matplotlib.pyplot as plt
 from fastai.basics import Learner,DataLoaders,MSELossFlat,set_seed,SGD
 from fastai.callback.training import GradientAccumulation
 from fastai.optimizer import OptimWrapper
+from fastcore.foundation import L
 import lrfind_ext
+from lrfind_ext.examples import cancer_tabular_learner
+from lrfind_ext.setups import CPUMixedPrecision
 from lrfind_ext.finder import fastai_lr_find
 from lrfind_ext.snapshot import Snapshot
 from lrf_testutils import *
@@ -124,27 +128,6 @@ def test_callbacks_added_during_fit_removed():
         _check_restored(learn, before)
     assert not hasattr(learn, 'child')
 
-def test_torch_dataloader_generator_restored():
-    "A plain PyTorch DataLoader that shuffles with its own `generator`: its state comes back too"
-    def mk():
-        torch.manual_seed(0)
-        x = torch.randn(320, 5)
-        ds = TensorDataset(x, x.sum(1, keepdim=True))
-        g = torch.Generator().manual_seed(1)
-        dls = DataLoaders(DataLoader(ds, batch_size=16, shuffle=True, generator=g), DataLoader(ds, batch_size=64))
-        return Learner(dls, nn.Sequential(nn.Linear(5,8), nn.ReLU(), nn.Linear(8,1)), loss_func=MSELossFlat())
-    res = []
-    for find in (False, True):
-        learn = mk()
-        with learn.no_bar(), learn.no_logging():
-            if find:
-                before = capture(learn)
-                learn.lr_find(num_it=12, show_plot=False)
-                assert diff(before, capture(learn)) == []
-            learn.fit(1, 1e-2)
-        res.append(weights(learn))
-    assert same_weights(*res)
-
 def test_gradient_accumulation_smoke():
     "With fastai's GradientAccumulation: one point per optimizer step, and the learner restored"
     learn = digits(bs=16, cbs=GradientAccumulation(64))
@@ -165,52 +148,248 @@ def test_snapshot_restores_directly():
     snap.restore()
     assert diff(before, capture(learn)) == []
 
-# ---- the key property: lr_find does not change what fit produces ----
+# ---- by class: whatever is reachable from the learner comes back, the same objects with their old contents ----
 
-def _one_cycle(find, opt='fastai-adam', pre_fit=False, find_kw=None, find_exc=None, workers=False):
-    learn = digits(arch='bn', dropout=True, **OPTS[opt])
-    if workers:
-        for dl in learn.dls.loaders: dl.fake_l.num_workers = 2
-    with learn.no_bar(), learn.no_logging():
-        if pre_fit: learn.fit(1, 1e-3)
-        set_seed(42)
-        if find:
-            if find_exc is None: learn.lr_find(show_plot=False, **(find_kw or dict(num_it=30)))
-            else:
-                learn.add_cb(RaiseAt(6, find_exc))
-                with pytest.raises(type(find_exc)): learn.lr_find(num_it=30, show_plot=False)
-                learn.remove_cbs(learn.cbs.filter(lambda o: isinstance(o, RaiseAt)))
-        learn.fit_one_cycle(2, 1e-2)
-    return weights(learn),learn.recorder.values,[float(o) for o in learn.recorder.losses]
+class _Warm(nn.Module):
+    "Wraps a model with plain attributes its forward changes in place: a list, and a tensor counter (not a buffer) that warms the output up"
+    def __init__(self, m): super().__init__(); self.m,self.seen,self.n = m,[],torch.zeros(())
+    def forward(self, x):
+        if self.training: self.seen.append(len(x)); self.n += 1
+        return self.m(x)*(1-0.9**(self.n+1))
 
-CYCLES = {
-    'fresh': dict(),
-    'after-fit': dict(pre_fit=True),
-    'optimwrapper-after-fit': dict(opt='adamw-wrapper', pre_fit=True),
-    'ranger-after-fit': dict(opt='ranger-lookahead', pre_fit=True),
-    'diverging-lr_find': dict(pre_fit=True, find_kw=dict(start_lr=1e-3, end_lr=1e4, num_it=60)),
-    'interrupted-lr_find': dict(pre_fit=True, find_exc=KeyboardInterrupt()),
+class _LossWithState(nn.Module):
+    "Cross-entropy whose label smoothing decays with a counter kept in place; a list of calls; a trainable temperature"
+    def __init__(self): super().__init__(); self.calls,self.n,self.temp = [],torch.zeros(()),nn.Parameter(torch.ones(()))
+    def forward(self, pred, targ):
+        if torch.is_grad_enabled(): self.calls.append(1); self.n += 1
+        return F.cross_entropy(pred*self.temp, targ, label_smoothing=float(0.2*0.95**self.n))
+
+def _with(learn, model=None, loss=None, **dl_attrs):
+    if model is not None: learn.model = model(learn.model)
+    if loss is not None: learn.loss_func = loss
+    for k,v in dl_attrs.items(): setattr(learn.dls.train, k, v)
+    return learn
+
+def test_model_attributes_restored_in_place():
+    "A model's own list and in-place tensor counter come back: the same objects, their old values"
+    learn = _with(digits(), model=_Warm)
+    m = learn.model
+    seen,n = m.seen,m.n
+    with learn.no_bar(): learn.lr_find(num_it=12, show_plot=False)
+    assert m.seen is seen and m.n is n and m.seen == [] and m.n.item() == 0
+
+def test_loss_module_restored():
+    "A loss function that is a module: its list, its counter, and its parameter's grad (None before: None after)"
+    learn = _with(digits(), loss=_LossWithState())
+    lf = learn.loss_func
+    with learn.no_bar(): learn.lr_find(num_it=12, show_plot=False)
+    assert lf.calls == [] and lf.n.item() == 0 and lf.temp.grad is None and lf.temp.item() == 1
+
+class _DlChanger(Callback):
+    "Changes a DataLoader's own attributes in place: an array, a tensor, a list"
+    def before_fit(self):
+        dl = self.dls.train
+        dl.wgts *= 2; dl.t.add_(1); dl.hist.append(1)
+
+def test_dataloader_attributes_restored_in_place():
+    w,t,h = np.ones(4),torch.zeros(2),[0]
+    learn = _with(digits(cbs=_DlChanger()), wgts=w, t=t, hist=h)
+    with learn.no_bar(): learn.lr_find(num_it=12, show_plot=False)
+    dl = learn.dls.train
+    assert dl.wgts is w and dl.t is t and dl.hist is h
+    assert w.tolist() == [1.]*4 and t.tolist() == [0.,0.] and h == [0]
+
+class _ParamHooks(Callback):
+    "Registers hooks on the parameters themselves, of both kinds, which note when they fire"
+    def __init__(self): self.fired = Log()
+    def before_fit(self):
+        for p in self.learn.model.parameters():
+            p.register_hook(lambda g: self.fired.append('grad'))
+            p.register_post_accumulate_grad_hook(lambda p: self.fired.append('post'))
+
+def test_parameter_hooks_removed():
+    "Hooks a callback put on parameters (`register_hook`, `register_post_accumulate_grad_hook`) go, and stop firing; the user's stay"
+    learn,cb,mine = synth(),_ParamHooks(),[]
+    learn.model.a.register_hook(lambda g: mine.append(1))
+    learn.add_cb(cb)
+    with learn.no_bar(): learn.lr_find(num_it=10, show_plot=False)
+    n,k = len(cb.fired),len(mine)
+    assert n and k and {'grad','post'} == set(cb.fired)
+    learn.remove_cb(cb)
+    xb,yb = learn.dls.one_batch()
+    learn.loss_func(learn.model(xb), yb).backward()
+    assert len(cb.fired) == n and len(mine) == k+1
+    assert all(not p._backward_hooks or len(p._backward_hooks)==(p is learn.model.a) for p in learn.model.parameters())
+
+def _opt_objects(opt)->list:
+    "The optimizer's containers and tensors (not the parameters), as objects"
+    res,todo,seen = [],[opt],set()
+    while todo:
+        o = todo.pop()
+        if id(o) in seen or isinstance(o, nn.Parameter): continue
+        seen.add(id(o))
+        if isinstance(o, torch.Tensor): res.append(o)
+        elif isinstance(o, dict): res.append(o); todo += list(o.values())
+        elif isinstance(o, (list,L)): res.append(o); todo += list(o)
+        elif isinstance(o, (OptimWrapper,torch.optim.Optimizer)) or type(o).__module__.startswith('fastai.optimizer'):
+            todo += list(vars(o).values())
+    return res
+
+@pytest.mark.parametrize('opt', ['fastai-adam', 'adamw-wrapper', 'ranger-lookahead'])
+def test_optimizer_same_objects(opt):
+    "`learn.opt`'s hypers, param_lists and state (a torch optimizer's param_groups and state) come back as the same objects"
+    learn = _used(opt)
+    objs = _opt_objects(learn.opt)
+    assert len(objs) > 10
+    with learn.no_bar():
+        before = capture(learn)
+        learn.lr_find(num_it=12, show_plot=False)
+        _check_restored(learn, before)
+    after = _opt_objects(learn.opt)
+    assert len(after) == len(objs) and all(a is b for a,b in zip(objs, after))
+
+class _AddGroup(Callback):
+    "Adds a parameter group to the torch optimizer behind `OptimWrapper`"
+    def before_fit(self): self.opt.opt.add_param_group({'params': [nn.Parameter(torch.zeros(2))]})
+
+def test_group_added_to_optimwrapper_goes():
+    learn = _used('adamw-wrapper', extra_cbs=[_AddGroup()])
+    with learn.no_bar():
+        before = capture(learn)
+        learn.lr_find(num_it=12, show_plot=False)
+        _check_restored(learn, before)
+    assert len(learn.opt.opt.param_groups) == 1
+
+# ---- the restore itself: it finishes, and then lets go ----
+
+@pytest.mark.parametrize('first', [None, 'KeyboardInterrupt'])
+def test_ctrl_c_during_the_restore_waits(monkeypatch, first):
+    "A Ctrl-C (SIGINT) that comes during the restore (sent from its first step here) is held back until every step has run"
+    import lrfind_ext.snapshot as S
+    real = S._set_autocast_state
+    def _step(st):
+        os.kill(os.getpid(), signal.SIGINT)
+        real(st)
+    monkeypatch.setattr(S, '_set_autocast_state', _step)
+    learn = _used(extra_cbs=[RaiseAt(4, KeyboardInterrupt())] if first else [])
+    with learn.no_bar():
+        before = capture(learn)
+        with pytest.raises(KeyboardInterrupt): learn.lr_find(num_it=12, show_plot=False)
+        monkeypatch.undo()
+        _check_restored(learn, before)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+def _tensor_bytes(root, stop)->int:
+    "Bytes of the tensors and arrays reachable from `root` (as the garbage collector sees it), not through `stop`, classes or modules"
+    import gc,sys,types
+    seen = {id(o) for o in stop} | {id(vars(m)) for m in list(sys.modules.values()) if m is not None}
+    todo,res = [root],0
+    while todo:
+        o = todo.pop()
+        if id(o) in seen or isinstance(o, (type,types.ModuleType)): continue
+        seen.add(id(o))
+        if isinstance(o, (torch.Tensor,np.ndarray)): res += o.nbytes
+        todo += gc.get_referents(o)
+    return res
+
+def test_snapshot_lets_go_after_a_run_that_raised():
+    "The exception's traceback keeps lr_find's frame, and so its snapshot, alive: restored, it holds no copy"
+    learn = _used(extra_cbs=[RaiseAt(4, RuntimeError('boom'))])
+    with learn.no_bar(), pytest.raises(RuntimeError) as ei: learn.lr_find(num_it=12, show_plot=False)
+    tb,snaps = ei.value.__traceback__,[]
+    while tb is not None:
+        snaps += [o for o in tb.tb_frame.f_locals.values() if isinstance(o, Snapshot)]
+        tb = tb.tb_next
+    assert len(snaps) == 1
+    held = _tensor_bytes(snaps[0], [learn])
+    assert held == 0, f"the snapshot still holds {held:,} bytes of tensors"
+
+def test_snapshot_holds_copies_until_restored():
+    "(The measure above can fail: before its restore, a snapshot holds copies of the weights, grads and optimizer state)"
+    learn = _used()
+    snap = Snapshot(learn)
+    w = sum(p.nbytes for p in learn.model.parameters())
+    assert _tensor_bytes(snap, [learn]) >= 3*w # weights, grads, Adam's two averages
+    snap.restore()
+    assert _tensor_bytes(snap, [learn]) == 0
+
+# ---- the key property: lr_find then fit trains exactly as fit alone, whatever the learner ----
+
+class _Decay(Callback):
+    "Callback state that shapes training: a loss scale it decays in place after each step"
+    def __init__(self): self.scale = torch.ones(())
+    def after_loss(self): self.learn.loss_grad = self.learn.loss_grad*self.scale
+    def after_step(self): self.scale.mul_(0.98)
+
+def _torch_dls_learner():
+    "Plain PyTorch DataLoaders, the training one shuffling with its own `generator`"
+    torch.manual_seed(0)
+    x = torch.randn(320, 5)
+    ds = TensorDataset(x, x.sum(1, keepdim=True))
+    g = torch.Generator().manual_seed(1)
+    dls = DataLoaders(DataLoader(ds, batch_size=16, shuffle=True, generator=g), DataLoader(ds, batch_size=64))
+    return Learner(dls, nn.Sequential(nn.Linear(5,8), nn.ReLU(), nn.Linear(8,1)), loss_func=MSELossFlat())
+
+def _sentences(n=120, seed=0):
+    "Short generated English texts"
+    rng = np.random.default_rng(seed)
+    subj,verb,obj = ['the cat','a dog','my friend','the teacher','our team'],['sees','likes','finds','takes','wants'],['the ball','a book','some food','the car','a tree']
+    return [' '.join(f"{rng.choice(subj)} {rng.choice(verb)} {rng.choice(obj)} ." for _ in range(rng.integers(2, 5))) for _ in range(n)]
+
+@functools.cache
+def _lm_dls():
+    "ULMFiT's language-model stage: `LMDataLoader`s on generated sentences (spaCy's tokenizer, in-process), never iterated"
+    import pandas as pd
+    from fastai.text.all import TextDataLoaders
+    set_seed(0, reproducible=True)
+    return TextDataLoaders.from_df(pd.DataFrame({'text':_sentences()}), text_col='text', is_lm=True, valid_pct=0.2, seed=0,
+                                   bs=8, seq_len=12, num_workers=0)
+
+def _lm_learner():
+    "A small AWD-LSTM language model, on its own copy of the DataLoaders"
+    from fastai.text.all import language_model_learner,AWD_LSTM,awd_lstm_lm_config,accuracy
+    dls = copy.deepcopy(_lm_dls())
+    set_seed(0, reproducible=True)
+    return language_model_learner(dls, AWD_LSTM, config=dict(awd_lstm_lm_config, emb_sz=16, n_hid=32, n_layers=2),
+                                  pretrained=False, metrics=accuracy)
+
+def _workers(learn, n=2):
+    for dl in learn.dls.loaders: dl.fake_l.num_workers = n
+    return learn
+
+_bn = partial(digits, arch='bn', dropout=True)
+SETUPS = { # a fresh learner; options: pre_fit (a fit first: optimizer state), find_kw, find_exc (lr_find raises it)
+    'plain': (digits, {}),
+    'bn-dropout': (_bn, {}),
+    'after-fit': (_bn, dict(pre_fit=True)),
+    'optimwrapper-after-fit': (partial(_bn, wrap=torch.optim.AdamW), dict(pre_fit=True)),
+    'ranger-lookahead-after-fit': (partial(_bn, opt_func=ranger), dict(pre_fit=True)),
+    'diverging-lr_find': (_bn, dict(pre_fit=True, find_kw=dict(start_lr=1e-3, end_lr=1e4, num_it=60))),
+    'interrupted-lr_find': (_bn, dict(pre_fit=True, find_exc=KeyboardInterrupt())),
+    'linear-sweep-lr_find': (_bn, dict(pre_fit=True, find_kw=dict(mode='linear', start_lr=1e-4, end_lr=1., num_it=30))),
+    'valid-mode-lr_find': (_bn, dict(pre_fit=True, find_kw=dict(valid=2, num_it=30))),
+    'callback-state': (lambda: digits(cbs=_Decay()), {}),
+    'model-warm-up-counter': (lambda: _with(digits(), model=_Warm), {}),
+    'loss-module-state': (lambda: _with(digits(), loss=_LossWithState()), {}),
+    'torch-dataloader-generator': (_torch_dls_learner, {}),
+    'mixed-precision-cpu': (lambda: _bn(cbs=CPUMixedPrecision()), dict(pre_fit=True)),
+    'bf16-autocast-cpu': (lambda: _bn(cbs=CPUMixedPrecision(amp_mode='bf16')), {}),
+    'tabular': (lambda: no_workers(cancer_tabular_learner()), {}),
+    'language-model': (_lm_learner, {}),
+    'worker-processes': (lambda: _workers(_bn()), dict(pre_fit=True, find_kw={})), # and the full 100-step lr_find
 }
+_SLOW = ('language-model', 'worker-processes')
 
-@pytest.mark.parametrize('case', list(CYCLES))
-def test_lr_find_then_fit_one_cycle_same_as_fit_one_cycle(case):
-    kw = CYCLES[case]
-    w0,v0,l0 = _one_cycle(False, **{k:v for k,v in kw.items() if not k.startswith('find')})
-    w1,v1,l1 = _one_cycle(True, **kw)
-    assert same_weights(w0, w1)
-    assert v0 == v1 and l0 == l1
-
-@pytest.mark.slow
-def test_lr_find_then_fit_one_cycle_with_workers():
-    "The same with batches loaded by 2 worker processes and the full 100-step lr_find"
-    w0,v0,l0 = _one_cycle(False, pre_fit=True, workers=True)
-    w1,v1,l1 = _one_cycle(True, pre_fit=True, workers=True, find_kw=dict())
-    assert same_weights(w0, w1) and v0 == v1 and l0 == l1
+@pytest.mark.parametrize('setup', [pytest.param(s, marks=pytest.mark.slow) if s in _SLOW else s for s in SETUPS])
+def test_lr_find_then_fit_as_fit_alone(setup):
+    "lr_find then fit_one_cycle trains exactly as fit_one_cycle alone: weights, metrics and losses, bit for bit"
+    mk,o = SETUPS[setup]
+    assert same_fit(fit_after(mk, False, pre_fit=o.get('pre_fit', False)), fit_after(mk, True, **o))
 
 def test_fastai_lr_find_does_change_fit(tmp_path):
     "The property above is not trivial: after fastai's own lr_find, fit trains differently"
-    w0,_,_ = _one_cycle(False, pre_fit=True)
-    learn = digits(arch='bn', dropout=True)
+    w0,_,_ = fit_after(_bn, False, pre_fit=True)
+    learn = _bn()
     with learn.no_bar(), learn.no_logging():
         learn.path = tmp_path
         learn.fit(1, 1e-3)
