@@ -7,14 +7,11 @@ does the rule's learning rate on run j lie in the interval `lr_find` gives on ru
 nominal coverage 80%)? Also the intervals' mean width (decades) and the time to compute them. Reads
 bench/results/curves.json.gz and fresh_curves.json.gz (built by bench/quality.py and bench/fresh.py); writes bench/results/calibration.md. About a minute:
     python bench/calibration.py [--no-write]"""
-import argparse,gzip,json,math,sys,time
-from pathlib import Path
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+import argparse,math,time
 import numpy as np
+import harness as H
 from machine import machine
 from tasks import TASKS,FRESH
-from lrfind_ext.curve import LRCurve
 from lrfind_ext.suggest import suggesters,suggest_lrs
 from lrfind_ext.spread import with_intervals,coverage
 
@@ -24,16 +21,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--no-write', action='store_true')
     a = ap.parse_args()
-    curves = json.load(gzip.open(HERE/'results'/'curves.json.gz'))
-    fresh = HERE/'results'/'fresh_curves.json.gz'
-    fresh = json.load(gzip.open(fresh)) if fresh.exists() else {}
+    curves,fresh = H.load_json(H.CURVES_FN),H.load_json(H.FRESH_CURVES_FN)
     sgs = suggesters.resolve(RULES)
     hits,widths,secs = {},{},[]
     for t,cache,split in [(t, curves, 'held-out' if t.heldout else 'dev') for t in TASKS] + [(t, fresh, 'fresh') for t in FRESH]:
         for k in (100,400):
             runs = {}
             for key,r in cache.items():
-                if r['task']==t.name and r['num_it']==k: runs[r['seed']] = LRCurve.from_dict(r['curve'])
+                if r['task']==t.name and r['num_it']==k: runs[r['seed']] = H.load_curve(r)
             got = {}
             for s,crv in runs.items():
                 t0 = time.perf_counter()
@@ -72,9 +67,7 @@ def main():
                 out.append(f"| {fam} | {sp} | " + " | ".join(cells) + " |")
         out.append("")
     out += [f"Time for the five rules and their intervals per curve (`suggest_lrs` + `with_intervals`): median "
-            f"{1e3*float(np.median(secs)):.1f} ms, max {1e3*max(secs):.1f} ms over {len(secs)} curves of 24 to 400 points.", ""]
-    txt = "\n".join(out)
-    print(txt)
-    if not a.no_write: (HERE/'results'/'calibration.md').write_text(txt)
+            f"{1e3*float(np.median(secs)):.1f} ms, max {1e3*max(secs):.1f} ms over {len(secs)} curves of 24 to 400 points."]
+    H.report(out, 'calibration.md', not a.no_write)
 
 if __name__=='__main__': main()

@@ -1,9 +1,12 @@
-"""Ideas for suggesters that bench/quality.py measured and lrfind_ext does not ship, kept so that the benchmark's
-table of them can be reproduced. Each is a function of an `LRCurve` returning a learning rate; all are built on the
-zero-lag smoother of lrfind_ext.rules (`loglr_smooth`), so they differ from the shipped `basin` only in the idea."""
+"""Ideas for suggesters that the quality benchmark measured and lrfind_ext does not ship, kept so that their figures
+can be reproduced (bench/study_candidates.py). Each is a function of an `LRCurve` returning a learning rate; all are
+built on the zero-lag smoother of lrfind_ext.view (`loglr_smooth`), so they differ from the shipped `basin` only in the
+idea."""
 import math
 import numpy as np
-from lrfind_ext.rules import loglr_smooth,curve_xy,find_basin,ref_density
+from lrfind_ext.view import loglr_smooth,curve_xy
+from lrfind_ext.rules import find_basin,ref_density
+from harness import run_facts
 
 def _zl(crv, h):
     x,y,lo,hi = curve_xy(crv)
@@ -117,7 +120,7 @@ CANDIDATES.update({f.__name__:f for f in (rise_tenth, basin_or_rise)})
 
 def _flat(crv, t=1.2):
     "log10(lr) a decade below the window's last point if the run diverged and its fall is under `t` times the noise of its raw losses, else None"
-    if crv.stop!='diverged': return None
+    if run_facts(crv)['stop']!='diverged': return None
     x,y,lo,hi = curve_xy(crv)
     s,_ = loglr_smooth(x, y, 0.4)
     b = find_basin(crv)

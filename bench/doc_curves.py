@@ -29,7 +29,5 @@ if __name__=='__main__':
         learn = LEARNERS[name]()
         learn.dls.train.num_workers = learn.dls.valid.num_workers = 0
         res = learn.lr_find(num_it=num_it, show_plot=False, suggest_funcs=None)
-        crv = res.curve
-        crv.meta.update(learner=name, num_it=num_it)
-        fn = crv.save(OUT/f'{name}_{num_it}.json')
-        print(f"{fn.name}: {crv!r}")
+        fn = res.curve.save(OUT/f'{name}_{num_it}.json') # the file's name says which learner and num_it
+        print(f"{fn.name}: {res.curve!r}")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Speed of lrfind_ext: `lr_find` against fastai's original on the same learner, and each suggester on a long curve.
+"""Speed of lrfind_ext: `lr_find` against fastai's original on the same learner, and its rules on short and long curves.
 
 Writes the tables to bench/results/speed.md (and prints them). Takes about four minutes on 2 CPU cores at the default 7 pairs, ten at 15 (the vision learner most of it):
     python bench/speed.py [--repeats 7] [--threads 1] [--no-write]
@@ -11,7 +11,9 @@ Writes the tables to bench/results/speed.md (and prints them). Takes about four 
     finders, against the rest of the batches and of the run, where they differ.
 (b) Each built-in suggester on a 10,000-point curve (`synth_curve(n=10000, stop_div=False, noise=0.05)`), called as
     `lr_find` calls it (through the registry: the window, the loss at the point); fastai's own functions on float32
-    tensors of the same window, as fastai's `lr_find` feeds them. fastai's `valley` is O(n^2): timed at 1,000 points only."""
+    tensors of the same window, as fastai's `lr_find` feeds them. fastai's `valley` is O(n^2): timed at 1,000 points only.
+(c) What `lr_find` runs once a run is over, on a 100-step and a 10,000-point curve (`rules_ms`): every rule of the
+    registry, then all of them with their intervals (`lrfind_ext.spread.with_intervals`); `--rules` times only this."""
 import argparse,datetime,os,platform,shutil,statistics,sys,tempfile,time,timeit,warnings
 from dataclasses import replace
 from pathlib import Path
@@ -148,6 +150,40 @@ def time_suggesters(n=10_000, noise=0.05):
     return rows,allb,alll,names,len(range(n)[w])
 
 
+def rules_ms(n:int, reps=20, rounds=5)->dict:
+    """Milliseconds per call on `synth_curve(n=n, noise=0.05, stop_div=False)`: each rule of the registry as `lr_find`
+    calls it, all of them, and all of them with their intervals; the median of `reps` calls, best of `rounds` rounds
+    (the round least disturbed by other processes)"""
+    crv = synth_curve(n=n, noise=0.05, stop_div=False)
+    sgs = suggesters.resolve(suggesters.names())
+    calls = {sg.name:(lambda sg=sg: sg(crv)) for sg in sgs}
+    calls["all"] = lambda: suggest_lrs(crv, sgs)
+    calls["all with their intervals"] = lambda: with_intervals(crv, suggest_lrs(crv, sgs), sgs)
+    def med(f):
+        ts = []
+        for _ in range(rounds):
+            t = []
+            for _ in range(reps): t0 = time.perf_counter(); f(); t.append(time.perf_counter()-t0)
+            ts.append(statistics.median(t))
+        return 1e3*min(ts)
+    return {k:med(f) for k,f in calls.items()}
+
+RULES_BUDGET_MS = 25 # issue 21: all built-in rules with their intervals, at 100 steps and at 10,000 points
+
+def rules_section()->list:
+    "The markdown of (c)"
+    r = {n:rules_ms(n) for n in (100, 10_000)}
+    iv = 'all with their intervals'
+    over = [f"{n:,}" for n in r if r[n][iv] >= RULES_BUDGET_MS]
+    return ["## The rules once a run is over", "",
+            "`synth_curve(n, noise=0.05, stop_div=False)` at 100 and 10,000 points: each rule of the registry as `lr_find` "
+            "calls it (window, rule, loss at the point), all of them (`suggest_lrs`), and all of them with their intervals "
+            "(`with_intervals`: the rules again on resampled runs). Milliseconds per call: the median of 20 calls, best "
+            "of 5 rounds.", "", "| rules | 100 points (ms) | 10,000 points (ms) |", "|---|---:|---:|",
+            *[f"| {k} | {r[100][k]:.2f} | {r[10_000][k]:.2f} |" for k in r[100]], "",
+            f"Budget (issue 21): all built-in rules with their intervals under {RULES_BUDGET_MS} ms at 100 and at 10,000 "
+            f"points: {r[100][iv]:.1f} and {r[10_000][iv]:.1f} ms, " + (f"OVER at {', '.join(over)}." if over else "within budget.")]
+
 def _profiled():
     "What to read in each profile: (label, the functions whose cumulative time it is)"
     from fastai.learner import Recorder
@@ -195,8 +231,10 @@ def main():
     ap.add_argument('--threads', type=int, default=None, help="torch's intra-op threads (default: torch's own choice)")
     ap.add_argument('--only', default='', help="time only the learners whose name contains this (the tables are then partial: don't write)")
     ap.add_argument('--profile', action='store_true', help="print a cProfile of both lr_finds on the digits MLP (in-process) and stop")
+    ap.add_argument('--rules', action='store_true', help="time only the rules once a run is over (c); print, don't write")
     a = ap.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
+    if a.rules: print('\n'.join(rules_section())); return
     if a.profile:
         name = next(iter(LEARNERS))
         print(f"cProfile, {name}, 100 steps, 6 runs of each alternating; ms per run (the profiler slows everything ~3x)\n")
@@ -260,7 +298,7 @@ def main():
         out.append(f"| 'all' ({len(names)} registered) | {alll:.2f} | | {', '.join(names)} |")
     budget = 'within' if allb < 20 else 'OVER'
     out += ["", f"Budget (issue 5): all built-in suggesters together under 20 ms at 10,000 points: {allb:.1f} ms, {budget} budget.",
-            "", f"Total run time {time.time()-t0:.0f} s; load average {os.getloadavg()[0]:.2f} at the end. Other processes "
+            "", *rules_section(), "", f"Total run time {time.time()-t0:.0f} s; load average {os.getloadavg()[0]:.2f} at the end. Other processes "
             "sharing the 2 cores slow torch's 2 intra-op threads badly (an op that wakes the second thread can wait a whole "
             "scheduler slice); `--threads 1` gives steadier figures on a busy machine."]
     text = '\n'.join(out) + '\n'

@@ -1,48 +1,32 @@
 #!/usr/bin/env python
-"""Build the documentation site into _docs/ from the notebooks of nbs/, offline (`make docs`).
+"""Build the documentation site into _docs/ from the notebooks of nbs/ (`make docs`; offline, with smalldocs), or
+with Quarto as GitHub publishes it (`make docs DOCS_ENGINE=quarto`, run by .github/workflows/deploy.yaml).
 
-How the docs are built
-----------------------
-The notebooks are the source of the site, and they hold their outputs: every plot, table and printed value on a
-page is what the notebook stored when it was last run (`make nbs` re-runs them). Nothing executes them while the
-site is built, except nbdev's own `show_doc` step below.
-
-The public site is built as for every nbdev project, on GitHub: .github/workflows/deploy.yaml runs
-`make docs DOCS_ENGINE=quarto` (`python scripts/docs.py --quarto`: the sidebar, then `nbdev-docs`). nbdev turns
-nbs/ into _proc/ (front matter from each notebook's title, a `show_doc` block with the signature and doc of every
-exported symbol, names in backticks linked to their docs, hidden and export cells removed), then Quarto renders
-_proc/ into _docs/, which is published to GitHub Pages.
-
-Quarto can't be installed on our machines (PyPI's `quarto-cli` downloads its binary from GitHub while it
-installs; neither Debian nor npm ships it), so the local route keeps every step but the last one, and renders
-with smalldocs instead: a pure-Python renderer of Quarto website projects that reads the same `_quarto.yml`,
-`nbdev.yml` and `sidebar.yml` and writes a Quarto-like site (Bootstrap theme, sidebar, table of contents, search,
-notebook outputs and pictures). Both routes start from the same notebooks and the same configuration. The steps:
+The notebooks are the source of the site, and they hold their outputs: every plot, table and printed value on a page
+is what the notebook stored when it was last run (`make nbs` re-runs them). Nothing executes them while the site is
+built, except nbdev's own `show_doc` step. Both routes take the same steps up to the renderer:
 
 1. nbs/sidebar.yml is written from the notebooks present (`write_sidebar`): Home, then Tutorials (`TUTORIALS`, in
-   reading order), then the API pages in notebook order. A notebook added or removed needs no edit of it, and it never names a missing page.
-2. nbdev's processing, as `nbdev-proc-nbs` runs it: `refresh_quarto_yml` (nbs/nbdev.yml from pyproject.toml) and
-   `proc_nbs` (nbs/ to _proc/). It is incremental: a notebook is processed again only when its content changed
-   (nbdev goes by modification times; a record of the sources' hashes in _proc/ catches the rest). Two parts of
-   `nbdev-proc-nbs` are left out on purpose: it would try to install Quarto when there is none (curl and
-   `sudo dpkg`), and it rewrites lrfind_ext/_modidx.py, which `make export` owns. In a notebook with exports,
-   nbdev also runs every cell that imports something, and the page shows that run's outputs: such cells are
-   reported (`rerun_cells`), as they make the build slow or fail when they do more than import.
-3. A copy of _proc/ gets the fix-ups smalldocs needs (`stage`): it ignores `output-file`, so each notebook is
-   renamed to the page nbdev names (00_curve.ipynb to curve.ipynb), and the sidebar and links follow; nbdev
-   writes links to documented names as absolute URLs of the public site, which become relative, so that the
-   local site is self-contained and the browser test checks those links and anchors too; and the signature of each
-   `show_doc` block of a class or a property is written as Python writes it (`fix_show_doc`: fastcore writes
-   `def Snapshot(` and `def window():` for every symbol). Quarto's route renders nbdev's blocks as they are.
-4. smalldocs renders that copy (its Python API, what `smalldocs render` runs) into _docs/, which is replaced
-   whole, only once the new site is complete.
+   reading order), then the API pages in notebook order.
+2. nbdev's processing (`refresh_quarto_yml`, `proc_nbs`: nbs/ into _proc/, incremental by modification time): front
+   matter, a `show_doc` block for every exported symbol, links, hidden and export cells removed. In a notebook with
+   exports nbdev also runs every cell that imports something and shows that run's outputs: such cells are reported
+   (`rerun_cells`). `nbdev-proc-nbs` is not used: it would try to install Quarto where there is none and rewrites
+   lrfind_ext/_modidx.py, which `make export` owns.
+3. Each `show_doc` signature of a class or a property is written in _proc/ as Python writes the symbol (`fix_proc`):
+   fastcore writes `def Snapshot(` and `def window():` for every symbol.
+4. The renderer. GitHub: `nbdev-docs`, whose own processing finds _proc/ up to date, then Quarto (the build fails if
+   nbdev processed a notebook again, undoing step 3). Here, where Quarto can't be installed (PyPI's `quarto-cli`
+   downloads it from GitHub; neither Debian nor npm ships it): smalldocs, a pure-Python renderer of Quarto website
+   projects (same `_quarto.yml`, `nbdev.yml`, `sidebar.yml`), on a copy of _proc/ with the fix-ups it needs (`stage`:
+   it ignores `output-file`, so each notebook takes its page's name and the links follow; links to the public site
+   become relative, so that the browser test checks them too). _docs/ is replaced only once the new site is complete.
 
-Quarto-only settings smalldocs doesn't read (the Markdown copy of each page, `keep-md`, `output-file`) are
-expected and not reported; any other warning (a broken link, say) is printed, and the build goes on.
-tests/test_docs_site.py (run by `make test`) builds the site this way, serves _docs/ on 127.0.0.1 and opens every
-page in headless Chromium.
+smalldocs' warnings about Quarto-only settings (`keep-md`, `output-file`, ...) are expected and not reported; any
+other (a broken link, say) is printed, and the build goes on. tests/test_docs_site.py builds the site the local way,
+serves _docs/ on 127.0.0.1 and opens every page in headless Chromium.
 """
-import argparse,functools,json,os,re,shutil,subprocess,sys,time
+import argparse,ast,functools,json,os,re,shutil,subprocess,sys,time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,40 +82,12 @@ def write_sidebar(nbs=NBS)->bool:
     p.write_text(txt)
     return True
 
-_HASHES = '.lrfind_docs_sources.json'
-
-def _sources(nbs=NBS)->dict:
-    "A hash of each file nbdev processes from `nbs`, by path relative to it"
-    import hashlib
-    return {p.relative_to(nbs).as_posix(): hashlib.sha1(p.read_bytes()).hexdigest() for p in sorted(nbs.rglob('*'))
-            if p.is_file() and not any(q.startswith('.') for q in p.relative_to(nbs).parts)}
-
-def _forget_changed(srcs, nbs=NBS, cache=PROC):
-    """Remove from nbdev's cache the output of every source whose content changed since the last build. nbdev goes by
-    modification times only, and a file put back with an older time (a copy that keeps times, an unpacked archive)
-    would keep a stale page."""
-    f = cache/_HASHES
-    try: old = json.loads(f.read_text())
-    except (OSError, ValueError): old = None
-    if old is None: return shutil.rmtree(cache, ignore_errors=True) # no record of what it was built from: start again
-    for k,h in srcs.items():
-        if old.get(k)!=h and _cached(k, cache).is_file(): _cached(k, cache).unlink()
-
-def _cached(k, cache=PROC)->Path:
-    "Where nbdev's cache keeps the output of source `k` (a path relative to nbs/)"
-    return cache/(k[:-3] if k.endswith('.py') else k)
-
 def proc(n_workers=None, verbose=False):
     "nbdev's processing of nbs/ into _proc/ (incremental: a notebook is processed again only when it changed)"
-    srcs = _sources()
-    _forget_changed(srcs)
     n = n_workers if n_workers is not None else min(2, os.cpu_count() or 1)
     r = subprocess.run([sys.executable, '-c', _PROC.format(n=n)], cwd=ROOT, env=_env(), capture_output=True, text=True)
     out = r.stdout + r.stderr
     if verbose: print(out, end='')
-    # What the cache now holds was made from these sources (a changed source's old output was removed above), also
-    # after a failure: the notebooks that were processed needn't be again.
-    if PROC.is_dir(): (PROC/_HASHES).write_text(json.dumps({k:h for k,h in srcs.items() if _cached(k).is_file()}))
     if r.returncode: raise RuntimeError("nbdev's processing of the notebooks failed (so would `nbdev-docs` on "
                                         "GitHub):\n" + _proc_error(out))
 
@@ -145,6 +101,10 @@ def _proc_error(out):
             "to render the docs: a cell that imports must not use names from cells it doesn't run (put the import in a "
             "cell of its own, or at the top).")
 
+_DOC = {'export','exports','exec_doc'} # the cells nbdev documents (it runs them, and `exporti` ones)
+
+def _show_doc(trees): return any(isinstance(t, ast.Expr) and getattr(getattr(t.value, 'func', None), 'id', None)=='show_doc' for t in trees)
+
 def rerun_cells(path)->list:
     """Cells of notebook `path` that nbdev runs again while building the docs, though they are neither exports nor
     `show_doc`: in a notebook with exports, nbdev runs every cell that imports something (so that `show_doc` finds
@@ -152,23 +112,13 @@ def rerun_cells(path)->list:
     uses names of cells nbdev doesn't run makes the build slow, its outputs different from the notebook's, or the
     build fail. Keep imports in cells of their own. Hidden cells (set-up) are not reported. Returns (cell index,
     first line) pairs."""
-    import ast,warnings
-    from fastcore.nbio import read_nb
     from nbdev.process import NBProcessor
-    from nbdev.processors import _do_eval,_want_doc,_show_docs
-    nb = read_nb(path)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        NBProcessor(nb=nb)
-        code = [c for c in nb.cells if c.cell_type=='code' and c.source]
-        if not any(_want_doc(c) or _show_docs(c.parsed_() or []) for c in code): return []
-        res = []
-        for c in code:
-            trees = c.parsed_() or []
-            if c.directives_.keys() & {'export','exports','exporti','exec_doc','hide'} or not _do_eval(c) or _show_docs(trees): continue
-            if all(isinstance(t, (ast.Import, ast.ImportFrom)) for t in trees): continue
-            res.append((c.idx_, c.source.splitlines()[0]))
-    return res
+    code = [c for c in NBProcessor(path).nb.cells if c.cell_type=='code' and c.source and c.parsed_()]
+    if not any(c.directives_.keys() & _DOC or _show_doc(c.parsed_()) for c in code): return []
+    return [(c.idx_, c.source.splitlines()[0]) for c in code
+            if not c.directives_.keys() & (_DOC|{'exporti','hide'}) and c.directives_.get('eval', '').lower()!='false'
+            and not _show_doc(c.parsed_()) and any(isinstance(n, (ast.Import, ast.ImportFrom)) for t in c.parsed_() for n in ast.walk(t))
+            and not all(isinstance(t, (ast.Import, ast.ImportFrom)) for t in c.parsed_())]
 
 def _front(nb)->dict:
     "The YAML front matter nbdev put in the first (raw) cell of a processed notebook, as a dict"
@@ -190,7 +140,7 @@ def _fix_text(s, renames, site):
     return s
 
 # A `show_doc` block as nbdev writes it: a source link to the module's file, the heading, the signature as `def`.
-_SHOW_DOC = re.compile(r'\[source\]\([^)]*?/blob/[^/)]+/(?P<file>[\w/]+)\.py#[^)]*\).*?\n\n#+ (?P<name>[\w.]+)\n\n```python\n(?P<sig>def .*?)\n```', re.S)
+_SHOW_DOC = re.compile(r'\[source\]\([^)\s]*/blob/[^/)\s]+/(?P<file>[\w/]+)\.py#[^)\s]*\)[^\n]*\n\n#+ (?P<name>[\w.]+)\n\n```python\n(?P<sig>def .*?)\n```', re.S)
 
 def _symbol(file, name):
     "The object `name` (`f` or `Class.attr`) of module file `file` (`lrfind_ext/curve`), or None"
@@ -226,6 +176,22 @@ def fix_show_doc(md):
     text = ''.join(md) if isinstance(md, list) else md
     return _SHOW_DOC.sub(lambda m: m[0][:m.start('sig')-m.start()] + _sig_of(m) + m[0][m.end('sig')-m.start():], text)
 
+def fix_proc(proc=PROC)->int:
+    "Apply `fix_show_doc` in place to the notebooks nbdev wrote into `proc` since it last ran; how many it changed"
+    stamp = proc/'.show_doc_fixed' # touched when it is done
+    since,n = stamp.stat().st_mtime if stamp.exists() else 0,0
+    for p in proc.glob('**/*.ipynb'):
+        if p.relative_to(proc).parts[0] in (STAGE.name, OLD.name, DOCS.name) or p.stat().st_mtime < since: continue
+        nb = json.loads(p.read_text())
+        outs = [o['data'] for c in nb['cells'] for o in c.get('outputs', []) if 'text/markdown' in o.get('data', {})]
+        new = [fix_show_doc(d['text/markdown']) for d in outs]
+        if new==[''.join(d['text/markdown']) if isinstance(d['text/markdown'], list) else d['text/markdown'] for d in outs]: continue
+        for d,t in zip(outs, new): d['text/markdown'] = t
+        p.write_text(json.dumps(nb, indent=1))
+        n += 1
+    if proc.is_dir(): stamp.touch()
+    return n
+
 def stage(src=PROC, dst=STAGE)->Path:
     "A copy of `src` (nbdev's _proc) fixed up for smalldocs, in `dst`; returns it"
     dst = Path(dst)
@@ -245,7 +211,6 @@ def stage(src=PROC, dst=STAGE)->Path:
             for o in c.get('outputs', []):
                 for k in 'text/markdown','text/html':
                     if k in o.get('data', {}): o['data'][k] = _fix_text(''.join(o['data'][k]), renames, site)
-                if 'text/markdown' in o.get('data', {}): o['data']['text/markdown'] = fix_show_doc(o['data']['text/markdown'])
         out = _front(nb).get('output-file')
         p.unlink()
         q = p.with_name(Path(out).stem + '.ipynb') if out else p
@@ -275,12 +240,17 @@ def _warn_reruns():
                   "docs, as they mix imports with other code, and the page shows that run's outputs (put the imports in "
                   "a cell of their own): " + ', '.join(f'`{l[:40]}`' for _,l in cells))
 
-def build(verbose=False, quiet=False)->list:
-    "The whole local route: sidebar, nbdev's processing, the fix-ups, smalldocs. Returns the warnings."
-    t = time.time()
+def prepare(verbose=False, quiet=False):
+    "The steps both routes take: the sidebar, nbdev's processing, the show_doc fix"
     if write_sidebar() and not quiet: print('nbs/sidebar.yml: updated from the notebooks')
     if not quiet: _warn_reruns()
     proc(verbose=verbose)
+    fix_proc()
+
+def build(verbose=False, quiet=False)->list:
+    "The local route: `prepare`, then smalldocs on a staged copy. Returns the warnings."
+    t = time.time()
+    prepare(verbose, quiet)
     warns = render(stage())
     if not quiet:
         for w in warns: print(f'warning: {w}')
@@ -289,11 +259,12 @@ def build(verbose=False, quiet=False)->list:
     return warns
 
 def build_quarto():
-    "The public route, for machines with Quarto (GitHub's): the same sidebar, then `nbdev-docs`"
+    "The public route, for machines with Quarto (GitHub's): `prepare`, then `nbdev-docs`"
     if not shutil.which('quarto'): sys.exit('Quarto is not installed: run `make docs` without DOCS_ENGINE=quarto')
-    write_sidebar()
-    _warn_reruns()
+    prepare()
     subprocess.run([Path(sys.executable).parent/'nbdev-docs'], cwd=ROOT, env=_env(), check=True)
+    if n := fix_proc(): sys.exit(f"nbdev-docs processed {n} notebook{'s'*(n>1)} again after `prepare`, so the site shows fastcore's "
+                                 "show_doc signatures there: `proc` must leave _proc/ as up to date as nbdev-docs expects it")
 
 if __name__=='__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
