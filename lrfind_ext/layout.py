@@ -8,7 +8,7 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/layout.html.md"""
 from __future__ import annotations
 import math
 import numpy as np
-from matplotlib import transforms
+from matplotlib import ticker,transforms
 from matplotlib.legend_handler import HandlerTuple
 from matplotlib.lines import Line2D
 from matplotlib.transforms import Bbox
@@ -221,6 +221,7 @@ def _finish(ax, legend=True):
     lo,hi = min([lim[0], *ys]),max([lim[1], *ys])
     H = (hi-lo)/max(1-f_top-f_bot, 0.3) # room above the curves for the labels, below them for the bands and their notes
     ax.set_ylim(lo-f_bot*H, hi+f_top*H)
+    ax.set_yticks([y for y in ticker.MaxNLocator(5).tick_values(lo, hi) if lo <= y <= hi]) # losses only beside the curves
     y0,_ = ax.get_ylim()
     for a,y in st['clamped']: a.set_ydata([min(max(y, y0), hi)])
     marks = _marks_px(ax, st['marks'])

@@ -188,7 +188,7 @@ def _draw_interval(ax, st, s, c, gid):
     lo,hi = sorted(s.interval)
     xt = ax.get_xaxis_transform()
     rect = Rectangle((lo, 0), hi-lo, 0.02, transform=xt, fc=c, ec=c, alpha=0.35, lw=0.6, zorder=1.5, gid=f'{gid}.interval',
-                     label='where each rule may land on another run')
+                     label='where another run may land')
     ax.add_patch(rect)
     tick, = ax.plot([s.lr], [0.01], '|', color=c, ms=7, mew=1.6, transform=xt, zorder=1.6, gid=f'{gid}.interval_lr')
     st['lanes'].append((s.name, rect, tick)) # a rule's row, shared by every run drawn on the axes

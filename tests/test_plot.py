@@ -288,7 +288,7 @@ def test_interval_bands_readable_with_five_rules(digits_res):
     y_bands = ax.transData.inverted().transform((0, max(b.y1 for b in boxes)))[1]
     r_ = _read_part(digits_res.curve)
     assert (r_ > y_bands).mean() >= 0.95 # the bands sit below the curves
-    assert any('another run' in t.get_text() for t in ax.get_legend().get_texts())
+    assert any(t.get_text() == 'where another run may land' for t in ax.get_legend().get_texts())
 
 def test_close_suggestions_labels_do_not_overlap():
     crv = synth_curve(noise=0.02)
@@ -516,7 +516,6 @@ def test_colours_distinct_per_suggestion(digits_res):
 
 # One look per rule (issue 23)
 from pathlib import Path
-from lrfind_ext.plot import rule_look,rule_looks
 from lrfind_ext.rules import recommended
 
 body_px = 17 # The docs' body text: smalldocs' `html {font-size: 17px}`, Bootstrap's (cosmo) body at 1rem
@@ -536,6 +535,7 @@ def test_one_look_per_rule(digits_res):
         for k,v in _marker_looks(fig).items(): looks.setdefault(k, set()).add(v)
     assert all(len(v) == 1 for v in looks.values()), looks
     assert len({v for vs in looks.values() for v in vs}) == len(looks) == 5 # the five built-ins: each its own colour and shape
+    from lrfind_ext.plot import rule_looks
     assert {k:(to_rgb(c),m) for k,(c,m) in rule_looks.items()} == {k:v.pop() for k,v in looks.items()}
     fig,ax = plt.subplots()
     for k,f in ('a', 'all'), ('b', ('valley','basin')): plot_lr(crv, suggest_lrs(crv, f), ax=ax, label=k)
@@ -554,6 +554,7 @@ def test_users_rules_look_apart_and_stay():
     finally: suggesters.remove('u_one'); suggesters.remove('u_two')
     l1,l2,l3 = map(_marker_looks, figs)
     assert l1['u_two'] == l2['u_two'] == l3['u_two'] and l2['u_one'] == l3['u_one'] != l2['u_two']
+    from lrfind_ext.plot import rule_look,rule_looks
     builtin = {(to_rgb(c),m) for c,m in rule_looks.values()}
     assert l2['u_one'] not in builtin and l2['u_two'] not in builtin
     assert rule_look('u_two') == rule_look('u_two')
