@@ -135,7 +135,9 @@ def _legend_cols(st):
     runs,shared = st['runs'],list(st['shared'].values())
     if st['lanes']: shared.append(tuple({k:rect for k,rect,_ in st['lanes']}.values())) # the bands: one swatch per rule
     if len(runs)==1 and runs[0]['label'] is None: groups = [runs[0]['curves']+shared, runs[0]['suggs']]
-    else: groups = [[_header(r['label'] or f'run {i+1}')] + r['curves'] for i,r in enumerate(runs)] + [_key(sum((r['suggs'] for r in runs), []))+shared]
+    else: # overlaid runs: each one's curves under its name, then each rule once
+        groups = [[_header(r['label'] or f'run {i+1}')]+r['curves'] for i,r in enumerate(runs)]
+        groups.append(_key([mk for r in runs for mk in r['suggs']])+shared)
     return [_pack(groups, k) for k in range(len(groups), 0, -1)]
 
 def _fit_below(fig, leg, margin=6):
@@ -229,5 +231,6 @@ def _finish(ax, legend=True):
     for t in st['notes']:
         if hasattr(t, '_lrfind_arrow'): _beside_arrow(ax, t)
     pad = 3*fig.dpi/72 # a note's box around its text
-    _declutter(ax, low+[t for t in st['notes'] if not t._lrfind_low], [t.get_window_extent(r) for t in st['texts']] + [a.get_window_extent(r) for _,a,_ in st['lanes']],
+    _declutter(ax, low+[t for t in st['notes'] if not t._lrfind_low], # the bands' notes first: they hold their rows
+               [t.get_window_extent(r) for t in st['texts']] + [a.get_window_extent(r) for _,a,_ in st['lanes']],
                [Bbox.from_extents(*(xy-h-pad), *(xy+h+pad)) for xy,h in marks])

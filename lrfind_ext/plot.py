@@ -148,10 +148,11 @@ def _ylabel(crv): return 'validation loss' if crv.meta.get('mode')=='valid' else
 # %% ../nbs/09_plot.ipynb #f6a6db79
 def _note(ax, st, txt, c, gid, xy, up, arrow=None):
     "A rule's note beside `xy` (y None: along the bottom of the axes), above it if `up` else below, or beside `arrow`; `_finish` places it"
-    t = ax.annotate(txt, xy=(xy[0], xy[1] or 0), xycoords=('data', 'data' if xy[1] else 'axes fraction'), xytext=(0, 6 if up else -6),
+    low = xy[1] is None
+    t = ax.annotate(txt, xy=(xy[0], 0 if low else xy[1]), xycoords=('data', 'axes fraction' if low else 'data'), xytext=(0, 6 if up else -6),
                     textcoords='offset points', ha='center', fontsize=_fs, va='center' if arrow else 'bottom' if up else 'top',
                     zorder=6, gid=gid, bbox=dict(boxstyle='round,pad=0.15', fc=plt.rcParams['axes.facecolor'], ec=c, lw=1, alpha=0.85))
-    t._lrfind_up,t._lrfind_low = up,xy[1] is None
+    t._lrfind_up,t._lrfind_low = up,low
     if arrow: t._lrfind_arrow = arrow
     st['notes'].append(t)
 
@@ -208,8 +209,7 @@ def plot_lr(
     "Draw `crv` and every curve a suggestion reads, each of `suggs` on its curve at exactly the learning rate returned; returns the `Figure`"
     if ax is None: fig,ax = plt.subplots(figsize=figsize)
     fig,st,suggs = ax.figure,_state(ax),list(suggs)
-    k = len(st['runs'])
-    run = dict(label=label, curves=[], suggs=[])
+    k,run = len(st['runs']),dict(label=label, curves=[], suggs=[])
     st['runs'].append(run)
     pre,gid = f'{label}: ' if label else '',f"lrfind.{label or k}"
     col,ls,zls = _run_styles[k%len(_run_styles)]
