@@ -97,8 +97,8 @@ def _bend(ax, a, marks, shrink=6):
         b = _arc(p, q, rad)
         b = b[np.minimum(np.hypot(*(b-p).T), np.hypot(*(b-q).T)) > shrink*ax.figure.dpi/72]
         return min([np.hypot(*(b-xy).T).min()-r for xy,r in others if len(b)], default=np.inf)
-    rads = (0, .2, -.2, .4, -.4, .6, -.6)
-    a.arrow_patch.set_connectionstyle('arc3', rad=next((x for x in rads if gap(x) > 2), max(rads, key=gap)))
+    rads,clear = (0, .2, -.2, .4, -.4, .6, -.6),3*ax.figure.dpi/72 # 3 points from any marker
+    a.arrow_patch.set_connectionstyle('arc3', rad=next((x for x in rads if gap(x) > clear), max(rads, key=gap)))
 
 def _beside_arrow(ax, t):
     "Put note `t` beside the middle of its arrow, clear of it: outside the bend, or on its side of a straight arrow"
