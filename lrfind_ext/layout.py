@@ -8,56 +8,71 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/layout.html.md"""
 from __future__ import annotations
 import math
 import numpy as np
+from matplotlib import ticker,transforms
+from matplotlib.legend_handler import HandlerTuple
 from matplotlib.lines import Line2D
+from matplotlib.transforms import Bbox
 
 # %% auto #0
 __all__ = []
+
+# %% ../nbs/10_layout.ipynb #a051c96c
+_fs = 12 # Points of every text the overlay draws: the docs' body size (17 px) when a 6-inch figure is shown 640 px wide
 
 # %% ../nbs/10_layout.ipynb #dd820ebb
 def _renderer(fig):
     "A renderer to measure text with"
     return fig.canvas.get_renderer() if hasattr(fig.canvas, 'get_renderer') else fig._get_renderer()
 
+def _side(ax, t, right=True):
+    "Put label `t` just right of its line, or just left of it"
+    t.set_ha('left' if right else 'right')
+    t.set_transform(transforms.offset_copy(ax.get_xaxis_transform(), fig=ax.figure, x=3 if right else -3, units='points'))
+
 def _layout_labels(ax, texts, pad_px=4):
-    "Move `texts` (x in data, y in axes units) into rows along the top of `ax` so that none overlap"
-    if not texts: return
-    fig = ax.figure
-    r = _renderer(fig)
+    "Move `texts` (x in data, y in axes units) into rows along the top of `ax` so that none overlap, the recommended rule's first"
+    r = _renderer(ax.figure)
     axb = ax.get_window_extent(r)
-    rows = []
-    for t in sorted(texts, key=lambda t: t.get_position()[0]):
+    rows = [] # the extents taken in each row, from the top
+    for t in sorted(texts, key=lambda t: (not t._lrfind_top, t.get_position()[0])):
         t.set_y(0.98)
-        bb = t.get_window_extent(r)
-        h = bb.height+pad_px
-        x0,x1 = bb.x0-pad_px,bb.x1+pad_px
-        for i,row in enumerate(rows):
-            if all(x1<a or x0>b for a,b in row): break
-        else:
-            i = len(rows)
-            rows.append([])
-        rows[i].append((x0,x1))
-        t.set_y(0.98 - i*h/axb.height)
+        sides = []
+        for right in (True, False): # right of its line, else left of it, as long as it stays inside the axes
+            _side(ax, t, right)
+            sides.append((right, t.get_window_extent(r)))
+        sides = [o for o in sides if axb.x0 <= o[1].x0 and o[1].x1 <= axb.x1] or sides[:1]
+        i,(right,bb) = next((i,o) for i in range(len(rows)+1) for o in sides
+                            if i==len(rows) or all(o[1].x1+pad_px < a or o[1].x0-pad_px > b for a,b in rows[i]))
+        if i==len(rows): rows.append([])
+        rows[i].append((bb.x0, bb.x1))
+        _side(ax, t, right)
+        t.set_y(0.98 - i*(bb.height+pad_px)/axb.height)
 
 # %% ../nbs/10_layout.ipynb #5a1558d4
-def _declutter(ax, notes, fixed):
-    "Move each of `notes` inside the axes, and from its anchor to the nearest place where it overlaps none of `fixed` and no note before it"
+def _marks_px(ax, marks):
+    "Centre and radius, in pixels, of every point of the markers `marks`"
+    k = ax.figure.dpi/72
+    return [(xy, m.get_markersize()*k/2) for m in marks for xy in m.get_transform().transform(m.get_xydata())
+            if np.isfinite(xy).all()]
+
+def _declutter(ax, notes, placed, marks):
+    "Move each of `notes` inside the axes, from its anchor to the nearest place where it overlaps no box of `placed` or `marks` and no note before it"
     r,k = _renderer(ax.figure),72/ax.figure.dpi
     axb = ax.get_window_extent(r)
-    placed = [t.get_window_extent(r) for t in fixed]
     for t in notes:
         bb = t.get_window_extent(r)
         dx = max(axb.x0+2-bb.x0, 0) + min(axb.x1-2-bb.x1, 0) # inside the axes, left to right
         if dx: t.xyann = (t.xyann[0]+dx*k, t.xyann[1])
         x0,y0 = t.xyann
-        step = (bb.height+2)*k
+        step = (bb.height+2)*k/2
         sgn = 1 if t._lrfind_up else -1
-        best = None # (overlaps, tries): the first free place, its preferred side first; else the least crowded one
-        for j in range(31):
+        best = None # (overlaps, tries): the first free place, its preferred side first; else the least crowded, a text counting 10 markers
+        for j in range(61):
             m = (j+1)//2*(sgn if j%2 else -sgn) # 0, +1, -1, +2, -2, ... steps, the preferred side first
             t.xyann = (x0, y0+m*step)
             bb = t.get_window_extent(r)
             inside = axb.y0-1 <= bb.y0 and bb.y1 <= axb.y1+1
-            n = sum(bb.overlaps(p) for p in placed) + (0 if inside else 100)
+            n = 10*sum(bb.overlaps(p) for p in placed) + sum(bb.overlaps(p) for p in marks) + (0 if inside else 1000)
             if best is None or n < best[0]: best = (n, m)
             if n==0: break
         t.xyann = (x0, y0+best[1]*step)
@@ -68,27 +83,62 @@ def _frac(ax, pts):
     return pts*ax.figure.dpi/72/ax.get_window_extent(_renderer(ax.figure)).height
 
 # %% ../nbs/10_layout.ipynb #a768d5e3
+def _arc(p, q, rad, n=65):
+    "`n` points along matplotlib's `arc3` connection of rad `rad` from pixel `p` to pixel `q`"
+    t = np.linspace(0, 1, n)[:,None]
+    c = (p+q)/2 + rad*np.array([q[1]-p[1], p[0]-q[0]]) # its control point
+    return (1-t)**2*p + 2*t*(1-t)*c + t**2*q
+
+def _bend(ax, a, marks, shrink=6):
+    "Bend the arrow of annotation `a` the least that keeps it clear of every marker in `marks` but those at its ends"
+    p,q = ax.transData.transform([a.xyann, a.xy])
+    others = [(xy,r) for xy,r in marks if min(np.hypot(*(xy-p)), np.hypot(*(xy-q))) > 1]
+    def gap(rad): # from the drawn arrow (its ends shrunk by `shrink` points) to the nearest other marker, in pixels
+        b = _arc(p, q, rad)
+        b = b[np.minimum(np.hypot(*(b-p).T), np.hypot(*(b-q).T)) > shrink*ax.figure.dpi/72]
+        return min([np.hypot(*(b-xy).T).min()-r for xy,r in others if len(b)], default=np.inf)
+    rads,clear = (0, .2, -.2, .4, -.4, .6, -.6),3*ax.figure.dpi/72 # 3 points from any marker
+    a.arrow_patch.set_connectionstyle('arc3', rad=next((x for x in rads if gap(x) > clear), max(rads, key=gap)))
+
 def _beside_arrow(ax, t):
-    "Put note `t` beside the middle of its arrow, clear of it, on its side"
-    (a,b),k = t._lrfind_arrow,72/ax.figure.dpi
-    d = ax.transData.transform(b)-ax.transData.transform(a)
-    if not np.hypot(*d): return
-    n = np.array([-d[1], d[0]])/np.hypot(*d) # normal to the arrow
-    if (n[1] > 0) != t._lrfind_up: n = -n
+    "Put note `t` beside the middle of its arrow, clear of it: outside the bend, or on its side of a straight arrow"
+    a,k = t._lrfind_arrow,72/ax.figure.dpi
+    p,q = ax.transData.transform([a.xyann, a.xy])
+    L,rad = np.hypot(*(q-p)),a.arrow_patch.get_connectionstyle().rad
+    if not L: return
+    n = np.array([q[1]-p[1], p[0]-q[0]])/L # the side arc3 bends to when rad > 0
+    mid = rad*L/2*n # the arrow's middle, from the chord's
+    if rad<0 or (rad==0 and (n[1] > 0) != t._lrfind_up): n = -n
     bb = t.get_window_extent(_renderer(ax.figure))
-    t.xyann = tuple(n*(abs(n[0])*bb.width/2 + abs(n[1])*bb.height/2 + 3)*k)
+    t.xyann = tuple((mid + n*(abs(n[0])*bb.width/2 + abs(n[1])*bb.height/2 + 3))*k)
 
 # %% ../nbs/10_layout.ipynb #cdd7b5af
 def _header(label): return Line2D([], [], alpha=0, label=label)
 
+def _pack(groups, k):
+    "`groups` of legend entries in at most `k` columns, in order, each group in one column, the columns about as long"
+    n,cols = sum(map(len, groups)),[[]]
+    for g in groups:
+        if cols[-1] and len(cols) < k and len(cols[-1])+len(g) > math.ceil(n/k): cols.append([])
+        cols[-1] += g
+    return cols
+
+def _key(mks):
+    "One legend entry per rule among the markers `mks`: its marker and name, as every run draws it"
+    first = {}
+    for mk in mks: first.setdefault(mk.get_gid().rsplit('.', 2)[1], mk)
+    return [Line2D([], [], ls='', marker=mk.get_marker(), color=mk.get_color(), mec=mk.get_mec(), ms=mk.get_markersize(),
+                   label=k) for k,mk in first.items()]
+
 def _legend_cols(st):
-    "The legend's columns, in layouts from widest to narrowest: each run's entries together, under its name if it has one"
+    "The legend's columns, in layouts from widest to narrowest: a run's curves together, under its name if it has one"
     runs,shared = st['runs'],list(st['shared'].values())
-    if len(runs)==1 and runs[0]['label'] is None:
-        r = runs[0]
-        return [[r['curves']+shared, r['suggs']], [r['curves']+shared+r['suggs']]]
-    groups = [[_header(r['label'] or f'run {i+1}')] + r['curves'] + r['suggs'] for i,r in enumerate(runs)]
-    return [groups+[shared], groups[:-1]+[groups[-1]+shared], [sum(groups, [])+shared]]
+    if st['lanes']: shared.append(tuple({k:rect for k,rect,_ in st['lanes']}.values())) # the bands: one swatch per rule
+    if len(runs)==1 and runs[0]['label'] is None: groups = [runs[0]['curves']+shared, runs[0]['suggs']]
+    else: # overlaid runs: each one's curves under its name, then each rule once
+        groups = [[_header(r['label'] or f'run {i+1}')]+r['curves'] for i,r in enumerate(runs)]
+        groups.append(_key([mk for r in runs for mk in r['suggs']])+shared)
+    return [_pack(groups, k) for k in range(len(groups), 0, -1)]
 
 def _fit_below(fig, leg, margin=6):
     "Make `fig` taller, its axes the same size, so that `leg` below them fits inside"
@@ -115,22 +165,24 @@ def _legend(ax, st):
     if ax.get_legend() is not None: ax.get_legend().remove()
     fig,room = ax.figure,_room_below(ax)
     r,layouts = _renderer(fig),_legend_cols(st)
+    kw = dict(fontsize=_fs, handler_map={tuple: HandlerTuple(ndivide=None, pad=0)})
     for k,cols in enumerate(layouts):
         cols = [c for c in cols if c]
         if room is None: # axes below: keep the legend inside its axes, in one column
             hs = [h for c in cols for h in c]
-            leg = ax.legend(handles=hs, loc='best', fontsize=8, framealpha=0.9)
-            break
-        n = max(map(len, cols))
-        hs = [h for c in cols for h in c+[Line2D([], [], alpha=0, label='')]*(n-len(c))]
-        tb,axb = ax.get_tightbbox(r),ax.get_window_extent(r)
-        leg = ax.legend(handles=hs, loc='upper center', bbox_to_anchor=(0.5, (tb.y0-axb.y0-4)/axb.height), ncol=len(cols),
-                        fontsize=8, frameon=False, columnspacing=2.5, handlelength=2.4)
-        if leg.get_window_extent(r).width <= room or k==len(layouts)-1: break
+            kw.update(loc='best', framealpha=0.9, fontsize=8) # small: it shares the axes with the curves
+        else:
+            n = max(map(len, cols))
+            hs = [h for c in cols for h in c+[Line2D([], [], alpha=0, label='')]*(n-len(c))]
+            tb,axb = ax.get_tightbbox(r),ax.get_window_extent(r)
+            kw.update(loc='upper center', bbox_to_anchor=(0.5, (tb.y0-axb.y0-4)/axb.height), ncol=len(cols), frameon=False,
+                      columnspacing=1.2, handlelength=1.8)
+        leg = ax.legend(hs, [(h[0] if isinstance(h, tuple) else h).get_label() for h in hs], **kw)
+        if room is None or leg.get_window_extent(r).width <= room or k==len(layouts)-1: break
         leg.remove()
     if room is not None: _fit_below(fig, leg)
     for t,h in zip(leg.get_texts(), hs):
-        if h.get_alpha()==0 and h.get_label(): t.set_fontweight('bold') # a run's name
+        if isinstance(h, Line2D) and h.get_alpha()==0 and h.get_label(): t.set_fontweight('bold') # a run's name
     return leg
 
 # %% ../nbs/10_layout.ipynb #b9e17dee
@@ -140,38 +192,45 @@ def _common(labels, default):
 
 # %% ../nbs/10_layout.ipynb #4eeb9120
 def _finish(ax, legend=True):
-    "Limits, legend, label rows, bands and notes of everything drawn on `ax` so far"
+    "Limits, legend, label rows, bands, arrows and notes of everything drawn on `ax` so far"
     st,fig = ax._lrfind,ax.figure
     if st['xlim']: ax.set_xlim(*st['xlim'])
-    ax.set_xlabel(_common(st['xlabels'], 'learning rate'))
-    ax.set_ylabel(_common(st['ylabels'], 'loss'))
+    ax.set_xlabel(_common(st['xlabels'], 'learning rate'), fontsize=_fs)
+    ax.set_ylabel(_common(st['ylabels'], 'loss'), fontsize=_fs)
+    ax.tick_params(labelsize=_fs)
     if legend: _legend(ax, st)
     r = _renderer(fig)
     _layout_labels(ax, st['texts'])
     axb = ax.get_window_extent(r)
-    f_top = 1-min([(t.get_window_extent(r).y0-axb.y0)/axb.height for t in st['texts']], default=1.)+_frac(ax, 3)
+    gap = _frac(ax, 3+max([m.get_markersize() for m in st['marks']], default=0)/2) # between the curves' range and a text
+    f_top = 1-min([(t.get_window_extent(r).y0-axb.y0)/axb.height for t in st['texts']], default=1.)+gap
     rows = list(dict.fromkeys(k for k,_,_ in st['lanes'])) # one row per rule, the first on top; several runs share it
     n = len(rows)
     for k,rect,tick in st['lanes']:
         y0,h = _frac(ax, 3+7*(n-1-rows.index(k))),_frac(ax, 5)
         rect.set_y(y0); rect.set_height(h)
         tick.set_ydata([y0+h/2])
+    floor,low = _frac(ax, 5+7*n),[t for t in st['notes'] if t._lrfind_low] # the bands' notes: in a row above the bands' rows
+    for i,t in enumerate(low): # each in the lowest row where it overlaps no other
+        t.xy,t.xyann = (t.xy[0], floor),(0, 6)
+        while any(t.get_window_extent(r).overlaps(o.get_window_extent(r)) for o in low[:i]):
+            t.xyann = (0, t.xyann[1] + (t.get_window_extent(r).height+2)*72/fig.dpi)
+    f_bot = max([(t.get_window_extent(r).y1-axb.y0)/axb.height+gap for t in low], default=floor if n else 0.)
     lim = st['ylim']
     if lim is None: return
     H = lim[1]-lim[0]
     ys = [y for y in st['ys'] if math.isfinite(y) and lim[0]-H/2 <= y <= lim[1]+H/2] # marks far off: clamped below
     lo,hi = min([lim[0], *ys]),max([lim[1], *ys])
-    floor = _frac(ax, 5+7*n) if n else _frac(ax, 5)
-    f_bot = floor if n else 0.
-    for _ in range(4): # room above the curves for the labels, below them for the bands and the notes
-        H = (hi-lo)/max(1-f_top-f_bot, 0.3)
-        ax.set_ylim(lo-f_bot*H, hi+f_top*H)
-        low = min([t.get_window_extent(r).y0 for t in st['notes']], default=np.inf)
-        need = axb.y0+floor*axb.height-low
-        if need <= 0.5: break
-        f_bot += need/axb.height
+    H = (hi-lo)/max(1-f_top-f_bot, 0.3) # room above the curves for the labels, below them for the bands and their notes
+    ax.set_ylim(lo-f_bot*H, hi+f_top*H)
+    ax.set_yticks([y for y in ticker.MaxNLocator(5).tick_values(lo, hi) if lo <= y <= hi]) # losses only beside the curves
     y0,_ = ax.get_ylim()
     for a,y in st['clamped']: a.set_ydata([min(max(y, y0), hi)])
+    marks = _marks_px(ax, st['marks'])
+    for a in st['arrows']: _bend(ax, a, marks)
     for t in st['notes']:
         if hasattr(t, '_lrfind_arrow'): _beside_arrow(ax, t)
-    _declutter(ax, st['notes'], st['texts'])
+    pad = 3*fig.dpi/72 # a note's box around its text
+    _declutter(ax, low+[t for t in st['notes'] if not t._lrfind_low], # the bands' notes first: they hold their rows
+               [t.get_window_extent(r) for t in st['texts']] + [a.get_window_extent(r) for _,a,_ in st['lanes']],
+               [Bbox.from_extents(*(xy-h-pad), *(xy+h+pad)) for xy,h in marks])

@@ -10,7 +10,7 @@ import math,sys
 import numpy as np
 import matplotlib
 import matplotlib.pyplot as plt
-from matplotlib import ticker,transforms
+from matplotlib import ticker
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch,Rectangle
 from fastcore.basics import patch
@@ -20,15 +20,27 @@ from .curve import *
 from .view import *
 from .curve import _n_finite
 from .suggest import *
-from .layout import _renderer,_layout_labels,_declutter,_frac,_beside_arrow,_legend,_finish,_common
-
+from .rules import recommended
+from .layout import _fs,_renderer,_finish
 
 # %% auto #0
-__all__ = ['okabe_ito', 'curve_labels', 'fastai_plot_lr_find', 'ext_plot_lr_find', 'fmt_lr', 'lr_axis', 'y_range', 'plot_lr']
+__all__ = ['rule_looks', 'curve_labels', 'fastai_plot_lr_find', 'ext_plot_lr_find', 'rule_look', 'fmt_lr', 'lr_axis', 'y_range',
+           'plot_lr']
+
+# %% ../nbs/09_plot.ipynb #dc0fda7c
+rule_looks = {'basin':('#D55E00','o'), 'valley':('#0072B2','s'), 'slide':('#009E73','^'), 'minimum':('#CC79A7','D'),
+              'steep':('#E69F00','v')} # The colour and marker of each rule, in every figure
+_user_looks = [('#56B4E9','P'), ('#882255','p'), ('#999933','h'), ('#332288','*'), ('#44AA99','8')] # Other rules', in turn
+_user = {} # Each other rule's place in `_user_looks`, given once
+
+def rule_look(name:str)->tuple:
+    "The colour and marker of rule `name`: `rule_looks`'s, else the next of `_user_looks` in registration order"
+    if name in rule_looks: return rule_looks[name]
+    for n in [*suggesters.names(), name]:
+        if n not in rule_looks: _user.setdefault(n, len(_user))
+    return _user_looks[_user[name]%len(_user_looks)]
 
 # %% ../nbs/09_plot.ipynb #6c1c7a4e
-okabe_ito = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000']
-_markers = 'osD^vPX'
 # Per run on an axes: its colour (None: the style's text colour), and the line styles of fastai's EMA and of the zero-lag smoothing
 _run_styles = [(None,'-',(0,(4,2))), ('#8c8c8c','-',(0,(4,2))), (None,'-.',':'), ('#8c8c8c','-.',':')]
 curve_labels = {'smooth':"smoothed loss (fastai's EMA)", 'zerolag':'zero-lag smoothing', 'raw':'raw loss per step'}
@@ -40,10 +52,10 @@ def fmt_lr(lr:float)->str:
     return f'{lr:.1e}'
 
 # %% ../nbs/09_plot.ipynb #f8751bb6
-def _decade(x, pos=None): return f'{x:.0e}'
+def _decade(x, pos=None): return f'1e{round(math.log10(x))}'
 
 def lr_axis(ax):
-    "Log-scale x axis with a label at every decade (`1e-07`...`1e+01`) and minor ticks between"
+    "Log-scale x axis with a label at every decade (`1e-7`...`1e1`) and minor ticks between"
     ax.set_xscale('log')
     ax.xaxis.set_major_locator(ticker.LogLocator(base=10, numticks=100))
     ax.xaxis.set_major_formatter(ticker.FuncFormatter(_decade))
@@ -116,10 +128,10 @@ def y_range(
 
 # %% ../nbs/09_plot.ipynb #1786e1ab
 def _state(ax):
-    "What earlier calls drew on `ax`: its runs, label texts, notes, bands, ranges"
+    "What earlier calls drew on `ax`: its runs, label texts, notes, markers, arrows, bands, ranges"
     if not hasattr(ax, '_lrfind'):
-        ax._lrfind = dict(runs=[], n_sugg=0, texts=[], notes=[], lanes=[], clamped=[], ys=[], shared={}, ylim=None,
-                          xlim=None, xlabels=[], ylabels=[])
+        ax._lrfind = dict(runs=[], texts=[], notes=[], marks=[], arrows=[], lanes=[], clamped=[], ys=[], shared={},
+                          ylim=None, xlim=None, xlabels=[], ylabels=[])
     return ax._lrfind
 
 def _union(a, b): return b if a is None else (min(a[0],b[0]),max(a[1],b[1]))
@@ -133,42 +145,40 @@ def _xlabel(crv):
 
 def _ylabel(crv): return 'validation loss' if crv.meta.get('mode')=='valid' else 'loss'
 
-
 # %% ../nbs/09_plot.ipynb #f6a6db79
-def _note(ax, st, txt, xy, c, up, gid):
-    "A rule's note beside `xy`, above it if `up` else below; `_finish` places it"
-    t = ax.annotate(txt, xy=xy, xytext=(0, 6 if up else -6), textcoords='offset points', ha='center',
-                    va='bottom' if up else 'top', fontsize=8, color=c, zorder=6, gid=gid,
-                    bbox=dict(boxstyle='round,pad=0.15', fc=plt.rcParams['axes.facecolor'], ec='none', alpha=0.85))
-    t._lrfind_up = up
+def _note(ax, st, txt, c, gid, xy, up, arrow=None):
+    "A rule's note beside `xy` (y None: along the bottom of the axes), above it if `up` else below, or beside `arrow`; `_finish` places it"
+    low = xy[1] is None
+    t = ax.annotate(txt, xy=(xy[0], 0 if low else xy[1]), xycoords=('data', 'axes fraction' if low else 'data'), xytext=(0, 6 if up else -6),
+                    textcoords='offset points', ha='center', fontsize=_fs, va='center' if arrow else 'bottom' if up else 'top',
+                    zorder=6, gid=gid, bbox=dict(boxstyle='round,pad=0.15', fc=plt.rcParams['axes.facecolor'], ec=c, lw=1, alpha=0.85))
+    t._lrfind_up,t._lrfind_low = up,low
+    if arrow: t._lrfind_arrow = arrow
     st['notes'].append(t)
-    return t
 
 def _draw_src(ax, st, crv, s, y, c, m, gid):
-    "The point `s` was derived from (hollow, on the rule's curve), an arrow to the returned value, and the rule's note"
+    "The point `s` was derived from (hollow, on the rule's curve) and an arrow to the returned value; where its note goes"
     sy = _on(crv, s.reads, s.src_lr)
-    ax.plot([s.src_lr], [sy], m, ms=10, mfc='none', mec=c, mew=1.5, zorder=5, gid=f'{gid}.src')
+    st['marks'] += ax.plot([s.src_lr], [sy], m, ms=10, mfc='none', mec=c, mew=1.5, zorder=5, gid=f'{gid}.src')
     st['ys'].append(sy)
-    if abs(math.log10(s.lr/s.src_lr)) < 0.1: return # too close for an arrow: the legend gives the note
-    ax.annotate('', xy=(s.lr, y), xytext=(s.src_lr, sy), zorder=4, gid=f'{gid}.arrow',
-                arrowprops=dict(arrowstyle='-|>', color=c, lw=1.2, shrinkA=6, shrinkB=6))
+    if abs(math.log10(s.lr/s.src_lr)) < 0.1: return None # too close for an arrow: the legend gives the note
+    a = ax.annotate('', xy=(s.lr, y), xytext=(s.src_lr, sy), zorder=4, gid=f'{gid}.arrow',
+                    arrowprops=dict(arrowstyle='-|>', color=c, lw=1.2, shrinkA=6, shrinkB=6))
+    st['arrows'].append(a)
     xm,ym = math.sqrt(s.lr*s.src_lr),(y+sy)/2
-    t = _note(ax, st, s.note, (xm, ym), c, not _on(crv, s.reads, xm) > ym, f'{gid}.note') # on the side away from the curve
-    t.set_va('center')
-    t._lrfind_arrow = ((s.src_lr, sy), (s.lr, y))
-
+    return (xm, ym),not _on(crv, s.reads, xm) > ym,a # on the side away from the curve
 
 # %% ../nbs/09_plot.ipynb #f60c2677
 def _draw_span(ax, st, crv, s, c, gid):
-    "The interval `s` chose its point inside: a band along the rule's curve from edge to edge, and the note below it"
+    "The interval `s` chose its point inside: a band along the rule's curve from edge to edge; its note goes along the bottom, under it"
     lo,hi = sorted(s.span)
     xs,ys = crv.read(_drawn(crv, s.reads))
     px = np.r_[lo, xs[(xs>lo) & (xs<hi)], hi]
     py = np.interp(np.log(px), np.log(xs), ys) # as `LRCurve.loss_at` reads it
     ax.plot(px, py, color=c, lw=7, alpha=0.28, solid_capstyle='butt', zorder=1.8, gid=f'{gid}.span')
-    ax.plot([lo,hi], [py[0],py[-1]], '|', color=c, ms=14, mew=2, zorder=4, gid=f'{gid}.edges')
+    st['marks'] += ax.plot([lo,hi], [py[0],py[-1]], '|', color=c, ms=14, mew=2, zorder=4, gid=f'{gid}.edges')
     st['ys'] += [py.min(), py.max()]
-    if s.note: _note(ax, st, s.note, (math.sqrt(lo*hi), py.min()), c, False, f'{gid}.note')
+    return (math.sqrt(lo*hi), None),True
 
 def _src_shown(s):
     "Whether `s` has a source point of its own to draw: not one of the ends of its span, which the band shows"
@@ -178,11 +188,11 @@ def _draw_interval(ax, st, s, c, gid):
     "Where `s` would land on another run: a light band in its colour along the bottom of the axes, a tick at `s.lr`"
     lo,hi = sorted(s.interval)
     xt = ax.get_xaxis_transform()
-    rect = Rectangle((lo, 0), hi-lo, 0.02, transform=xt, fc=c, ec=c, alpha=0.35, lw=0.6, zorder=1.5, gid=f'{gid}.interval')
+    rect = Rectangle((lo, 0), hi-lo, 0.02, transform=xt, fc=c, ec=c, alpha=0.35, lw=0.6, zorder=1.5, gid=f'{gid}.interval',
+                     label='where another run may land')
     ax.add_patch(rect)
     tick, = ax.plot([s.lr], [0.01], '|', color=c, ms=7, mew=1.6, transform=xt, zorder=1.6, gid=f'{gid}.interval_lr')
     st['lanes'].append((s.name, rect, tick)) # a rule's row, shared by every run drawn on the axes
-    st['shared'].setdefault('interval', Patch(fc='#999999', alpha=0.35, label='band at the bottom: where the rule would land on another run'))
 
 # %% ../nbs/09_plot.ipynb #29de66ea
 def plot_lr(
@@ -193,14 +203,13 @@ def plot_lr(
     label:str|None=None, # Name of this run, to overlay several runs on one axes
     show_raw:bool|None=None, # Draw the raw per-step losses faintly (default: unless `label`; always if a rule reads them)
     show_skip:bool=True, # Shade the parts of the curve the suggesters did not read
-    figsize=(8,5), # Size of a new figure, without its legend, which goes below
+    figsize=(6,4), # Size of a new figure, without its legend, which goes below
     legend:bool=True, # Draw a legend
 ):
     "Draw `crv` and every curve a suggestion reads, each of `suggs` on its curve at exactly the learning rate returned; returns the `Figure`"
     if ax is None: fig,ax = plt.subplots(figsize=figsize)
     fig,st,suggs = ax.figure,_state(ax),list(suggs)
-    k = len(st['runs'])
-    run = dict(label=label, curves=[], suggs=[])
+    k,run = len(st['runs']),dict(label=label, curves=[], suggs=[])
     st['runs'].append(run)
     pre,gid = f'{label}: ' if label else '',f"lrfind.{label or k}"
     col,ls,zls = _run_styles[k%len(_run_styles)]
@@ -230,8 +239,7 @@ def plot_lr(
     if show_skip and w is not None:
         spans = [('skip_start', crv.lrs[0], crv.lrs[w.start]), ('skip_end', crv.lrs[w.stop-1], crv.lrs[len(crv)-1])]
         for nm,a,b in spans:
-            if b<=a: continue
-            ax.axvspan(a, b, color='#999999', alpha=0.13, lw=0, zorder=0, gid=f'{gid}.{nm}')
+            if b>a: ax.axvspan(a, b, color='#999999', alpha=0.13, lw=0, zorder=0, gid=f'{gid}.{nm}')
         st['shared'].setdefault('skip', Patch(color='#999999', alpha=0.25, label='not read by the suggesters'))
     # Where the run stopped, if it diverged: on the curve, or at the top of the curves' range
     if crv.stop in ('diverged','nonfinite') and nf:
@@ -240,27 +248,26 @@ def plot_lr(
         h, = ax.plot([crv.lrs[i]], [crv.smooth[i]], 'X', color=col, ms=8, zorder=4, gid=f'{gid}.stop', clip_on=False,
                      label=f'stopped: {why} at {fmt_lr(crv.lrs[i])}')
         run['curves'].append(h)
+        st['marks'].append(h)
         st['clamped'].append((h, crv.smooth[i]))
-    # Every suggestion, on the curve its rule reads, at the value returned
-    for s in suggs:
-        j = st['n_sugg']
-        st['n_sugg'] += 1
-        c,m = okabe_ito[j%len(okabe_ito)],_markers[j%len(_markers)]
-        sg = f'{gid}.{s.name}'
+    # Every suggestion, on the curve its rule reads, at the value returned; the recommended rule's first, and strongest
+    for s in sorted(suggs, key=lambda s: s.name!=recommended):
+        (c,m),top,sg = rule_look(s.name),s.name==recommended,f'{gid}.{s.name}'
         y = _on(crv, s.reads, s.lr)
         if not math.isfinite(y): y = s.loss
         st['ys'].append(y)
-        txt = f'{pre}{s.name} {fmt_lr(s.lr)}'
-        ax.axvline(s.lr, color=c, ls='--', lw=1, zorder=3, gid=f'{sg}.vline')
-        mk, = ax.plot([s.lr], [y], m, color=c, ms=8, mec=bg, mew=0.8, zorder=5, gid=f'{sg}.marker',
-                      label=f'{s.name} {fmt_lr(s.lr)}' + (f' ({s.note})' if s.note else ''))
-        run['suggs'].append(mk)
-        t = ax.text(s.lr, 0.98, txt, color=c, fontsize=8.5, ha='left', va='top', zorder=6, gid=f'{sg}.label',
-                    transform=transforms.offset_copy(ax.get_xaxis_transform(), fig=fig, x=3, units='points'),
-                    bbox=dict(boxstyle='round,pad=0.2', fc=bg, ec=c, lw=0.6, alpha=0.9))
+        ax.axvline(s.lr, color=c, ls='--', lw=2 if top else 1, zorder=3, gid=f'{sg}.vline')
+        at = [_draw_src(ax, st, crv, s, y, c, m, sg) if _src_shown(s) else None, _draw_span(ax, st, crv, s, c, sg) if s.span else None]
+        at = next((o for o in at if o), None) # the note beside the arrow, else under the band, else in the legend
+        if s.note and at and s.note not in [t.get_text() for t in st['notes']]: _note(ax, st, s.note, c, f'{sg}.note', *at) # once
+        mk, = ax.plot([s.lr], [y], m, color=c, ms=11 if top else 8, mec=bg, mew=0.8, zorder=5.5 if top else 5, gid=f'{sg}.marker',
+                      label=f'{s.name} {fmt_lr(s.lr)}' + (f' ({s.note})' if s.note and not at else ''))
+        st['marks'].append(mk); run['suggs'].append(mk)
+        t = ax.text(s.lr, 0.98, f'{pre}{s.name} {fmt_lr(s.lr)}', fontsize=_fs, fontweight='bold' if top else 'normal', va='top',
+                    zorder=6, gid=f'{sg}.label', transform=ax.get_xaxis_transform(),
+                    bbox=dict(boxstyle='round,pad=0.2', fc=bg, ec=c, lw=2 if top else 1, alpha=0.9))
+        t._lrfind_top = top # laid out first
         st['texts'].append(t)
-        if s.span: _draw_span(ax, st, crv, s, c, sg)
-        if _src_shown(s): _draw_src(ax, st, crv, s, y, c, m, sg)
         if s.interval: _draw_interval(ax, st, s, c, sg)
     st['xlabels'].append(_xlabel(crv)); st['ylabels'].append(_ylabel(crv))
     _finish(ax, legend)

@@ -279,7 +279,7 @@ def test_interval_bands_readable_with_five_rules(digits_res):
         assert to_rgb(band.get_facecolor()) == to_rgb(art[f'lrfind.0.{s.name}.marker'].get_color())
         assert band.get_alpha() < 0.5 # light
         bb = band.get_window_extent(r)
-        assert axb.y0 <= bb.y0 and bb.y1 <= axb.y0 + 0.15*axb.height # along the bottom
+        assert axb.y0 <= bb.y0 and bb.y1 <= axb.y0 + (3+7*5)*fig.dpi/72 + 1 # along the bottom: five rows of 7 points
         assert art[f'lrfind.0.{s.name}.interval_lr'].get_xdata()[0] == s.lr
         boxes.append(bb)
     for i,a in enumerate(boxes):
@@ -288,7 +288,7 @@ def test_interval_bands_readable_with_five_rules(digits_res):
     y_bands = ax.transData.inverted().transform((0, max(b.y1 for b in boxes)))[1]
     r_ = _read_part(digits_res.curve)
     assert (r_ > y_bands).mean() >= 0.95 # the bands sit below the curves
-    assert any('another run' in t.get_text() for t in ax.get_legend().get_texts())
+    assert any(t.get_text() == 'where another run may land' for t in ax.get_legend().get_texts())
 
 def test_close_suggestions_labels_do_not_overlap():
     crv = synth_curve(noise=0.02)
@@ -310,7 +310,7 @@ def test_decade_ticks():
     fig.canvas.draw()
     labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
     lo,hi = ax.get_xlim()
-    want = [f'{10.**e:.0e}' for e in range(-7, 2) if lo <= 10.**e <= hi]
+    want = [f'1e{e}' for e in range(-7, 2) if lo <= 10.**e <= hi]
     assert [l for l in labels if l in want] == want
     assert len(ax.xaxis.get_minorticklocs()) > 30
 
@@ -361,7 +361,8 @@ def test_overlays_stay_readable(digits_res, diverged):
     assert axb.y0 <= rows[0][0] and rows[-1][1] <= axb.y0 + 0.2*axb.height # along the bottom
     texts = [t for t in ax.texts if (t.get_gid() or '').endswith(('.label','.note'))]
     assert sum(t.get_gid().endswith('.label') for t in texts) == 12
-    assert sum(t.get_gid().endswith('.note') for t in texts) == 5 # minimum's twice, basin's three times
+    notes = [t.get_text() for t in texts if t.get_gid().endswith('.note')]
+    assert sorted(notes) == sorted({s.note for res in runs.values() for s in res.suggestions.values() if s.note}) # each said once
     bbs = [t.get_window_extent(r) for t in texts]
     for i,a in enumerate(bbs):
         for j in range(i+1, len(bbs)): assert not a.overlaps(bbs[j]), (texts[i].get_text(), texts[j].get_text())
@@ -372,12 +373,15 @@ def test_overlays_stay_readable(digits_res, diverged):
             assert stop.get_visible() and lo <= stop.get_ydata()[0] <= hi and stop.get_xdata()[0] == res.curve.lrs[-1]
     flat = [t for g in _legend_groups(ax) for t in g]
     assert all(flat.count(k) == 1 for k in runs)
-    for k,res in runs.items(): # a run's entries come right after its name, before the next run's
+    labels = [t.get_text() for t in texts]
+    for k,res in runs.items(): # a run's entries come right after its name, before the next run's; its values are on its labels
         i = flat.index(k)
         nxt = min([flat.index(o) for o in runs if flat.index(o) > i], default=len(flat))
         mine = flat[i+1:nxt]
-        for s in res.suggestions.values(): assert any(t.startswith(f'{s.name} {fmt_lr(s.lr)}') for t in mine), (k, s.name)
+        assert curve_labels['smooth'] in mine
+        for s in res.suggestions.values(): assert f'{k}: {s.name} {fmt_lr(s.lr)}' in labels, (k, s.name)
         if res.curve.stop=='diverged': assert any(t.startswith('stopped: loss diverged') for t in mine)
+    assert all(flat.count(n) == 1 for n in lanes) # each rule once: every run draws it alike
     assert fig.bbox.contains(*ax.get_legend().get_window_extent(r).p0) # the legend fits in the figure
     assert fig.bbox.contains(*ax.get_legend().get_window_extent(r).p1)
 
@@ -388,9 +392,9 @@ def test_legend_below_fits_in_the_figure(digits_res):
     ax = fig.axes[0]
     lb,axb = ax.get_legend().get_window_extent(r),ax.get_window_extent(r)
     assert lb.y1 < axb.y0 and fig.bbox.contains(lb.x0, lb.y0) and fig.bbox.contains(lb.x1, lb.y1)
-    assert fig.get_size_inches()[0] == 8 and fig.get_size_inches()[1] > 5
+    assert fig.get_size_inches()[0] == 6 and fig.get_size_inches()[1] > 4
     rc = plt.rcParams
-    assert axb.height == pytest.approx((rc['figure.subplot.top']-rc['figure.subplot.bottom'])*5*fig.dpi) # the axes' own size
+    assert axb.height == pytest.approx((rc['figure.subplot.top']-rc['figure.subplot.bottom'])*4*fig.dpi) # the axes' own size
 
 def test_panels_side_by_side(digits_res, default_res):
     "Two panels in a row: each legend below its own axes, apart from the other's, inside the figure; notes inside their axes"
@@ -509,3 +513,164 @@ def test_colours_distinct_per_suggestion(digits_res):
     cols = [art[f'lrfind.0.{n}.marker'].get_color() for n in digits_res._fields]
     marks = [art[f'lrfind.0.{n}.marker'].get_marker() for n in digits_res._fields]
     assert len(set(cols)) == len(cols) and len(set(marks)) == len(marks)
+
+# One look per rule (issue 23)
+from pathlib import Path
+from lrfind_ext.rules import recommended
+
+body_px = 17 # The docs' body text: smalldocs' `html {font-size: 17px}`, Bootstrap's (cosmo) body at 1rem
+column_px = 640 # A narrow docs column, or a phone's
+
+def _marker_looks(fig, prefix='lrfind.0'):
+    "Each rule's marker on the axes: its colour and shape"
+    return {k[len(prefix)+1:-len('.marker')]:(to_rgb(a.get_color()),a.get_marker()) for k,a in _arts(fig, prefix).items()
+            if k.endswith('.marker')}
+
+def test_one_look_per_rule(digits_res):
+    "A rule keeps its colour and marker whichever rules are drawn with it, in which order, and on every run of an overlay"
+    crv = digits_res.curve
+    figs = [plot_lr(crv, suggest_lrs(crv, f)) for f in (('basin','valley'), 'all', ('minimum','steep'), ('steep','minimum'), 'valley')]
+    looks = {}
+    for fig in figs:
+        for k,v in _marker_looks(fig).items(): looks.setdefault(k, set()).add(v)
+    assert all(len(v) == 1 for v in looks.values()), looks
+    assert len({v for vs in looks.values() for v in vs}) == len(looks) == 5 # the five built-ins: each its own colour and shape
+    from lrfind_ext.plot import rule_looks
+    assert {k:(to_rgb(c),m) for k,(c,m) in rule_looks.items()} == {k:v.pop() for k,v in looks.items()}
+    fig,ax = plt.subplots()
+    for k,f in ('a', 'all'), ('b', ('valley','basin')): plot_lr(crv, suggest_lrs(crv, f), ax=ax, label=k)
+    a,b = _marker_looks(fig, 'lrfind.a'),_marker_looks(fig, 'lrfind.b')
+    assert all(a[k] == b[k] for k in b)
+
+def test_users_rules_look_apart_and_stay():
+    "A user's rule gets a look no built-in has, the same with any other rules; two of them, two looks"
+    crv = synth_curve(noise=0.03)
+    @suggesters.register('u_one')
+    def u_one(c): return Suggestion(suggesters.valley(c).lr*2)
+    @suggesters.register('u_two')
+    def u_two(c): return Suggestion(suggesters.valley(c).lr*3)
+    try:
+        figs = [plot_lr(crv, suggest_lrs(crv, f)) for f in (('u_two',), ('u_one','u_two','basin'), 'all')]
+    finally: suggesters.remove('u_one'); suggesters.remove('u_two')
+    l1,l2,l3 = map(_marker_looks, figs)
+    assert l1['u_two'] == l2['u_two'] == l3['u_two'] and l2['u_one'] == l3['u_one'] != l2['u_two']
+    from lrfind_ext.plot import rule_look,rule_looks
+    builtin = {(to_rgb(c),m) for c,m in rule_looks.values()}
+    assert l2['u_one'] not in builtin and l2['u_two'] not in builtin
+    assert rule_look('u_two') == rule_look('u_two')
+
+def test_recommended_rule_drawn_first_and_strongest(digits_res):
+    "basin, last of 'all' in the registry, comes first in the legend, with the biggest marker, the heaviest line, a bold label in the top row"
+    assert recommended == 'basin' and list(digits_res.suggestions)[-1] == 'basin'
+    fig = digits_res.plot()
+    ax,art = fig.axes[0],_arts(fig)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    names = [n for n in legend if n.split(' ')[0] in digits_res.suggestions]
+    assert names[0].startswith('basin ')
+    others = [n for n in digits_res.suggestions if n != 'basin']
+    size,lw = (lambda n: art[f'lrfind.0.{n}.marker'].get_markersize()),(lambda n: art[f'lrfind.0.{n}.vline'].get_linewidth())
+    assert all(size('basin') > size(n) and lw('basin') > lw(n) for n in others)
+    lab = art['lrfind.0.basin.label']
+    assert lab.get_fontweight() == 'bold' and lab.get_position()[1] == max(art[f'lrfind.0.{n}.label'].get_position()[1] for n in others)
+    assert ax.get_legend().get_texts()[legend.index(names[0])].get_text() == f"basin {fmt_lr(digits_res.basin)}"
+
+def _shown_px(fig):
+    "What one point of text measures in pixels when the figure is shown `column_px` wide, as a notebook saves it (bbox_inches='tight')"
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', bbox_inches='tight')
+    buf.seek(0)
+    return fig.dpi/72 * column_px/plt.imread(buf).shape[1]
+
+def _all_texts(fig):
+    ax = fig.axes[0]
+    ticks = [t for t in ax.get_xticklabels()+ax.get_yticklabels() if t.get_text() and t.get_visible()]
+    return [*ax.texts, *ax.get_legend().get_texts(), ax.xaxis.label, ax.yaxis.label, *ticks]
+
+def test_texts_readable_at_column_width(digits_res, default_res):
+    "Every text of the default figure, the digits run with lr_find's rules and with all, is at least the docs' body size shown 640 px wide"
+    for res in default_res, digits_res:
+        fig = res.plot()
+        k = _shown_px(fig)
+        small = [(t.get_text(), round(t.get_fontsize()*k, 1)) for t in _all_texts(fig) if t.get_text() and t.get_fontsize()*k < body_px]
+        assert not small, small
+        r = _renderer(fig)
+        ticks = [t.get_window_extent(r) for t in fig.axes[0].get_xticklabels() if t.get_text()]
+        assert len(ticks) >= 8 and all(a.x1 < b.x0 for a,b in zip(ticks, ticks[1:])) # a label at every decade, apart
+
+def test_no_text_said_twice(digits_res):
+    "A rule's note is on the plot or in the legend, not both; a rule with both a band and an arrow says it once"
+    fig = digits_res.plot()
+    ax = fig.axes[0]
+    said = [t.get_text() for t in ax.texts] + [t.get_text() for t in ax.get_legend().get_texts()]
+    for s in digits_res.suggestions.values():
+        if s.note: assert sum(s.note in t for t in said) == 1, (s.name, s.note)
+    crv = synth_curve(noise=0.03)
+    @suggesters.register('from_band', reads='zerolag')
+    def from_band(c):
+        lrs = c.read('smooth')[0][c.window]
+        return Suggestion(float(lrs[40])/10, src_lr=float(lrs[40]), note='point / 10', span=(float(lrs[20]), float(lrs[60])))
+    try: fig = plot_lr(crv, suggest_lrs(crv, ('from_band', 'valley')))
+    finally: suggesters.remove('from_band')
+    ax = fig.axes[0]
+    said = [t.get_text() for t in ax.texts] + [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sum('point / 10' in t for t in said) == 1 and 'lrfind.0.from_band.arrow' in _arts(fig)
+
+def test_band_swatch_in_each_rules_colour(digits_res):
+    "The interval bands' legend entry shows each rule's colour, as the bands are drawn; no grey swatch stands for them"
+    fig = digits_res.plot()
+    ax,art = fig.axes[0],_arts(fig)
+    fig.canvas.draw()
+    r = _renderer(fig)
+    leg = ax.get_legend()
+    tb = next(t for t in leg.get_texts() if 'another run' in t.get_text()).get_window_extent(r)
+    swatch = [p for p in leg.findobj(Rectangle) if p.get_visible() and p.get_figure(root=True) is fig and p.get_window_extent(r).x1 <= tb.x0
+              and abs((p.get_window_extent(r).y0+p.get_window_extent(r).y1)/2 - (tb.y0+tb.y1)/2) < tb.height/2] # the entry's swatch
+    drawn = {to_rgb(art[f'lrfind.0.{n}.interval'].get_facecolor()) for n in digits_res.suggestions}
+    assert len(drawn) == 5 and {to_rgb(p.get_facecolor()) for p in swatch} == drawn
+
+def _marks_px(fig):
+    "Centre and radius in pixels of every marker inside the axes: the rules' markers and source points, the band edges, the stop"
+    ax,r = fig.axes[0],_renderer(fig)
+    axb = ax.get_window_extent(r)
+    return [(l.get_gid(), xy, l.get_markersize()*fig.dpi/72/2) for l in ax.lines
+            if (l.get_gid() or '').endswith(('.marker', '.src', '.edges', '.stop'))
+            for xy in l.get_transform().transform(l.get_xydata()) if axb.contains(*xy)]
+
+def _seg_dist(p, a, b):
+    "Distance from point `p` to segment `ab`"
+    d = b-a
+    t = np.clip(np.dot(p-a, d)/max(np.dot(d, d), 1e-12), 0, 1)
+    return float(np.hypot(*(p-a-t*d)))
+
+def _check_clear(fig, case=''):
+    "No label or note box covers a marker, and no arrow passes over a marker other than those at its ends"
+    fig.canvas.draw()
+    ax,r = fig.axes[0],_renderer(fig)
+    marks = _marks_px(fig)
+    for t in ax.texts:
+        g = t.get_gid() or ''
+        if g.endswith(('.label', '.note')):
+            bb = t.get_bbox_patch().get_window_extent(r)
+            for mg,xy,rad in marks:
+                assert not (bb.x0-rad < xy[0] < bb.x1+rad and bb.y0-rad < xy[1] < bb.y1+rad), (case, t.get_text(), mg)
+        if g.endswith('.arrow'):
+            ends = ax.transData.transform([t.xyann, t.xy])
+            path = t.arrow_patch.get_transform().transform_path(t.arrow_patch.get_path())
+            for poly in path.to_polygons(closed_only=False):
+                for mg,xy,rad in marks:
+                    if min(np.hypot(*(ends-xy).T)) < 1: continue # its own source point and returned value
+                    d = min(_seg_dist(xy, a, b) for a,b in zip(poly, poly[1:]))
+                    assert d > rad, (case, g, mg, d, rad)
+
+def test_nothing_crosses_a_marker(digits_res, default_res):
+    "With every rule, on the digits run, on the recorded runs of nbs/data and on synthetic curves: labels, notes and arrows miss the markers"
+    _check_clear(digits_res.plot())
+    _check_clear(default_res.plot())
+    for fn in sorted((Path(__file__).parent.parent/'nbs'/'data').glob('*.json')):
+        crv = LRCurve.load(fn)
+        _check_clear(plot_lr(crv, suggest_lrs(crv, 'all')), fn.name)
+        plt.close('all')
+    for seed,best,noise in [(0, 1e-2, 0.03), (1, 1e-3, 0.05), (2, 3e-2, 0.02), (3, 1e-4, 0.08), (4, 0.3, 0.03)]:
+        crv = synth_curve(best=best, noise=noise, seed=seed)
+        _check_clear(plot_lr(crv, suggest_lrs(crv, 'all')), f'synth {seed}')
+        plt.close('all')
