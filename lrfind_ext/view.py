@@ -1,4 +1,4 @@
-"""What a rule reads: the losses without lag, the raw losses in the window, three curves by name, the loss at any learning rate, and a linear sweep seen evenly in log lr.
+"""What a rule reads: the losses without lag, the raw losses in the window, where a curve starts, three curves by name, the loss at any learning rate, and a linear sweep seen evenly in log lr.
 
 Docs: https://lrfind-ext.github.io/lrfind_ext/view.html.md"""
 
@@ -10,10 +10,10 @@ import math
 import numpy as np
 from fastcore.basics import patch
 from .curve import *
-from .curve import _n_finite,_linear
+from .curve import _n_finite,_median
 
 # %% auto #0
-__all__ = ['reads', 'zerolag_h', 'loglr_smooth', 'curve_xy']
+__all__ = ['reads', 'zerolag_h', 'loglr_smooth', 'curve_xy', 'start_level', 'LogView']
 
 # %% ../nbs/01_view.ipynb #4affaa39
 def loglr_smooth(
@@ -28,13 +28,10 @@ def loglr_smooth(
     if (np.diff(x)<0).any(): raise ValueError("x must be sorted (log learning rates of a schedule)")
     if not len(x): return y.copy(),y.copy()
     lo,hi = np.searchsorted(x, x-h, 'left'),np.searchsorted(x, x+h, 'right')
-    y0 = np.median(y)
+    y0 = _median(y)
     xc,yc = x-x.mean(),y-y0 # centred, so that the running sums lose no precision
-    n = (hi-lo).astype(np.float64)
-    def mean(a):
-        c = np.concatenate([[0.], np.cumsum(a)])
-        return (c[hi]-c[lo])/n
-    mx,my,mxx,mxy = mean(xc),mean(yc),mean(xc*xc),mean(xc*yc)
+    c = np.concatenate([np.zeros((4,1)), np.cumsum(np.stack([xc, yc, xc*xc, xc*yc]), axis=1)], axis=1)
+    mx,my,mxx,mxy = (c[:,hi]-c[:,lo])/(hi-lo)
     vx = mxx-mx*mx
     ok = vx > 1e-12
     slope = np.where(ok, (mxy-mx*my)/np.where(ok, vx, 1.), 0.)
@@ -51,9 +48,19 @@ def curve_xy(
     nf = _n_finite(ys)
     x,y = np.log10(crv.lrs[:nf]),np.array(ys[:nf], dtype=np.float64)
     # A blow-up is a blow-up however large: cap the losses at 4 times the fall above the starting level
-    y0 = np.median(y[:max(min_pts, nf//10)])
+    y0 = _median(y[:max(min_pts, nf//10)])
     y = np.minimum(y, y0+4*abs(y0-y.min()))
     return x,y,w.start,min(w.stop, nf)
+
+# %% ../nbs/01_view.ipynb #a3e8412f
+def start_level(
+    x, # Sorted positions: log10 of the learning rates
+    y, # Values at `x`: the losses (smoothed or not)
+    lo:int=0, # Where the curve starts (the window's first point)
+)->float:
+    "Where the curve starts: the median of `y` over the first half decade of `x` from `lo`, at least `min_pts` points"
+    k = max(min_pts, int(np.searchsorted(x, x[lo]+0.5))-lo)
+    return _median(y[lo:lo+k])
 
 # %% ../nbs/01_view.ipynb #e3029761
 reads = ('smooth','raw','zerolag')
@@ -111,10 +118,14 @@ def _bin_starts(x, d)->np.ndarray:
     k = np.floor(x*d)
     return np.flatnonzero(np.r_[True, k[1:]!=k[:-1]]) if len(x) else np.zeros(0, dtype=np.int64)
 
+class LogView(LRCurve):
+    "A linear sweep's points binned evenly in log lr, with the run's record: what its rules read (`LRCurve.log_view`)"
+    log_even = True
+
 @patch
 def log_view(self:LRCurve)->LRCurve:
-    "The curve the rules read: itself for an exponential sweep; a linear one binned evenly in log lr, fastai's moving average recomputed on the bins"
-    if not _linear(self): return self
+    "The curve the rules read: itself if its points are even in log lr; a linear sweep binned evenly in log lr, fastai's moving average recomputed on the bins"
+    if self.log_even: return self
     w,n,d = self.window,len(self),self.bins_per_decade
     x = np.log10(self.lrs)
     c = max(w.stop, _n_finite(self.smooth if self.losses is None else self.losses))
@@ -126,8 +137,6 @@ def log_view(self:LRCurve)->LRCurve:
     st = np.concatenate(starts).astype(np.int64)
     cnt = np.diff(np.r_[st, n])
     mean = lambda v: np.add.reduceat(v, st)/cnt if len(st) else v[:0]
-    lrs = 10**mean(x)
     raw = None if self.losses is None else mean(self.losses)
-    sm = mean(self.smooth) if raw is None else smooth_losses(raw, self.beta)
-    return LRCurve(lrs, raw, sm, num_it=self.num_it, stop=self.stop, beta=self.beta, skip_start=nb[0],
-                   skip_end=len(st)-nb[0]-nb[1], meta=dict(self.meta, log_even=True))
+    return LogView(10**mean(x), raw, None if raw is not None else mean(self.smooth), skip_start=nb[0],
+                   skip_end=len(st)-nb[0]-nb[1], run=self.run)
