@@ -1,4 +1,4 @@
-"""What one `lr_find` run records: learning rates, raw and smoothed losses, why it stopped, and which part the suggesters read.
+"""What one `lr_find` run records: learning rates, raw and smoothed losses, and the record of the run (its schedule, what it scored, why it stopped), read-only.
 
 Docs: https://lrfind-ext.github.io/lrfind_ext/curve.html.md"""
 
@@ -6,16 +6,15 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/curve.html.md"""
 
 # %% ../nbs/00_curve.ipynb #4b27028a
 from __future__ import annotations
-import dataclasses,json,math,numbers
-from dataclasses import dataclass,fields
+import dataclasses,math,numbers
+from dataclasses import dataclass
 from functools import partial
 import numpy as np,torch
-from pathlib import Path
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['sweeps', 'min_pts', 'check_num', 'smooth_step', 'smooth_losses', 'RunInfo', 'LRCurve', 'sweep_lr', 'CurveError',
-           'div_start', 'div_stop', 'synth_curve']
+__all__ = ['sweeps', 'min_pts', 'check_num', 'smooth_step', 'smooth_losses', 'RunInfo', 'LRCurve', 'sweep_lr', 'div_start',
+           'div_stop', 'synth_curve']
 
 # %% ../nbs/00_curve.ipynb #7e144df2
 def _short(o, n:int=80)->str:
@@ -228,25 +227,6 @@ def sweep(self:LRCurve)->str:
     "How the run grew the learning rate: 'exp' or 'linear' (`RunInfo.sweep`)"
     return self.run.sweep
 
-@patch(as_prop=True)
-def log_even(self:LRCurve)->bool:
-    "Whether the points are spread evenly in log lr (an exponential sweep), so that the rules read the curve as it is"
-    return self.sweep=='exp'
-
-@patch(as_prop=True)
-def bins_per_decade(self:LRCurve)->float:
-    "Points per decade of an exponential sweep of `num_it` steps over this run's schedule (the record's, else the recorded learning rates')"
-    s,e,n = self.run.start_lr,self.run.end_lr,len(self)
-    if s is None or not e>s:
-        if n<2 or self.lrs[-1]<=self.lrs[0]: return float(max(self.num_it, 1))
-        s = float(self.lrs[0])
-        e = (s+(self.lrs[-1]-s)*self.num_it/(n-1)) if self.sweep=='linear' else s*(self.lrs[-1]/s)**(self.num_it/(n-1))
-    return max(self.num_it, 1)/math.log10(e/s)
-
-# %% ../nbs/00_curve.ipynb #0435d866
-class CurveError(ValueError):
-    "An `LRCurve` has too few usable points to suggest a learning rate"
-
 # %% ../nbs/00_curve.ipynb #6ce8cd10
 def _fmt(lr): return f'{lr:.1e}'
 
@@ -266,50 +246,6 @@ def _median(a)->float:
 # %% ../nbs/00_curve.ipynb #f6c25483
 min_pts = 3
 
-# %% ../nbs/00_curve.ipynb #ec4af7ae
-@patch(as_prop=True)
-def window(self:LRCurve):
-    "The `slice` of points that suggesters read, fastai's `num_it//10:-skip_end` whenever possible"
-    if '_window' not in self.__dict__: self.__dict__['_window'] = self._find_window() # (read-only: found once)
-    return self.__dict__['_window']
-
-@patch
-def _find_window(self:LRCurve):
-    n,nf = len(self),_n_finite(self.smooth)
-    if (np.diff(self.lrs)<0).any():
-        i = int(np.flatnonzero(np.diff(self.lrs)<0)[0])
-        raise CurveError(f"The learning rates of this curve do not increase (step {i+1}: {_fmt(self.lrs[i])} then "
-                         f"{_fmt(self.lrs[i+1])}): did another callback change the learning rate during lr_find?")
-    lo,hi = self.skip_start, min(n-self.skip_end, nf)
-    if not self.log_even and n>1: lo,hi = self._log_skips(nf)
-    if hi-lo >= min_pts: return slice(lo,hi)
-    # Too few points: shrink both skips in proportion to the finite points recorded
-    lo,hi = min(lo, nf//10), min(nf, n-min(self.skip_end, nf//10))
-    if hi-lo >= min_pts: return slice(lo,hi)
-    raise CurveError(self._why_empty(nf))
-
-@patch
-def _log_skips(self:LRCurve, nf)->tuple:
-    "A linear sweep's window: as much of the log range skipped at each end as `skip_start` and `skip_end` points of an exponential sweep skip"
-    x,d = np.log10(self.lrs),self.bins_per_decade
-    lo = int(np.searchsorted(x, x[0]+self.skip_start/d-1e-9))
-    return lo,min(int(np.searchsorted(x, x[-1]-self.skip_end/d+1e-9, 'right')), nf)
-
-@patch
-def _why_empty(self:LRCurve, nf):
-    "Explain why a curve has no usable window"
-    n = len(self)
-    if n==0:
-        if self.stop in ('num_it','data'): return "The lr_find run recorded no points: the training dataloader gave no batches."
-        return f"The lr_find run recorded no points: it stopped before its first step ({self.stop_txt})."
-    if nf==0: return (f"The loss was {self.smooth[0]} from the first step (lr={_fmt(self.lrs[0])}), before the learning "
-                      "rate could matter: check the data, the model and the loss function on one batch.")
-    msg = f"The lr_find run recorded only {nf} finite point{'s'*(nf!=1)}"
-    if nf<n: msg += f" (the loss was {self.smooth[nf]} at lr={_fmt(self.lrs[nf])})"
-    elif self.stop!='num_it': msg += f" before it stopped ({self.stop_txt} at lr={_fmt(self.lrs[-1])})"
-    return (msg + f"; suggesting a learning rate needs at least {min_pts}. Try a lower start_lr, a larger num_it, "
-            "or stop_div=False.")
-
 # %% ../nbs/00_curve.ipynb #4b9476d0
 @patch
 def __getitem__(self:LRCurve, i):
@@ -322,64 +258,6 @@ def __repr__(self:LRCurve):
     if not len(self): return 'LRCurve(0 points)'
     return (f"LRCurve({len(self)} points, lr {_fmt(self.lrs[0])} to {_fmt(self.lrs[-1])}, "
             f"{self.stop_txt}{', linear sweep' if self.sweep=='linear' else ''})")
-
-# %% ../nbs/00_curve.ipynb #98492752
-def _enc(a): return None if a is None else [x if math.isfinite(x) else str(x) for x in a.tolist()]
-def _dec(a): return None if a is None else [float(x) for x in a]
-_keys = {1:{'lrs','losses','smooth','num_it','stop','beta','skip_start','skip_end','meta'},
-         2:{'version','lrs','losses','smooth','skip_start','skip_end','run'}}
-
-def _from_v1(d:dict)->dict:
-    "A curve saved in format 1 (its record a `meta` dict, before `RunInfo`) in format 2: what `RunInfo` holds, the rest left out"
-    m = d.get('meta') or {}
-    one = lambda k: [m[k]] if k in m else []
-    starts,ends = m.get('start_lrs') or one('start_lr'),m.get('end_lrs') or one('end_lr')
-    run = {k:m[k] for k in ('sweep','mode','stopped_by','batches','skipped','world_size','valid_batches','valid_items') if k in m}
-    run.update({k:d[k] for k in ('num_it','stop','beta') if k in d}, start_lrs=starts, end_lrs=ends,
-               group=m.get('group', -1) if -len(starts)<=m.get('group', -1)<len(starts) else -1)
-    return dict({k:d[k] for k in ('lrs','losses','smooth','skip_start','skip_end') if k in d}, version=2, run=run)
-
-# %% ../nbs/00_curve.ipynb #2734d554
-@patch
-def to_dict(self:LRCurve)->dict:
-    "The curve as a JSON-ready `dict`, its record included"
-    return dict(version=RunInfo.version, lrs=_enc(self.lrs), losses=_enc(self.losses), smooth=_enc(self.smooth),
-                skip_start=self.skip_start, skip_end=self.skip_end, run=dataclasses.asdict(self.run))
-
-@patch(cls_method=True)
-def from_dict(cls:LRCurve, d:dict)->LRCurve:
-    "Rebuild a curve from `LRCurve.to_dict`'s output, in today's format or format 1"
-    if not isinstance(d, dict) or 'lrs' not in d: raise ValueError(f"Not a saved LRCurve: {str(d)[:80]}")
-    v = d.get('version', 1)
-    if v not in _keys: raise ValueError(f"This curve was saved in format {v!r}: this lrfind_ext reads formats 1 and 2 (upgrade it)")
-    bad = set(d)-_keys[v]
-    if bad: raise ValueError(f"Not a saved LRCurve: unknown keys {sorted(bad)}")
-    if v==1: d = _from_v1(d)
-    try: run = RunInfo(**d.get('run', {}))
-    except TypeError as e: raise ValueError(f"Not a saved LRCurve: {e}") from None
-    return cls(_dec(d['lrs']), _dec(d.get('losses')), _dec(d.get('smooth')), skip_start=d.get('skip_start'),
-               skip_end=d.get('skip_end', 5), run=run)
-
-@patch
-def save(self:LRCurve, fn)->Path:
-    "Write the curve to `fn` as JSON"
-    fn = Path(fn)
-    fn.write_text(json.dumps(self.to_dict()))
-    return fn
-
-@patch(cls_method=True)
-def load(cls:LRCurve, fn)->LRCurve:
-    "Read a curve written by `LRCurve.save`"
-    return cls.from_dict(json.loads(Path(fn).read_text()))
-
-@patch(as_prop=True)
-def meta(self:LRCurve)->dict:
-    "The record as format 1's `meta` dict, a new one at each call: for code written before `LRCurve.run`, which it should read instead"
-    r = self.run
-    d = dict(start_lr=r.start_lr, end_lr=r.end_lr, group=r.group, n_groups=r.n_groups, mode=r.mode, sweep=r.sweep, batches=r.batches,
-             skipped=r.skipped, world_size=r.world_size, stopped_by=r.stopped_by, valid_batches=r.valid_batches, valid_items=r.valid_items)
-    if r.n_groups>1: d.update(start_lrs=list(r.start_lrs), end_lrs=list(r.end_lrs))
-    return {k:v for k,v in d.items() if v is not None}
 
 # %% ../nbs/00_curve.ipynb #456b9231
 def _div_k(num_it:int)->int: return max(min_pts, num_it//10) # the points the starting level is the median of
@@ -417,9 +295,7 @@ def cut_at_divergence(self:LRCurve,
     best[k:] = np.minimum.accumulate(sm[k-1:-1])
     why = div_stop(sm, best, crv.run.div, start)
     i = np.flatnonzero(why!='')
-    if not len(i): return self
-    j,sel = int(i[0])+1,lambda a: None if a is None else a[:int(i[0])+1]
-    return crv.replace(lrs=sel(crv.lrs), losses=sel(crv.losses), smooth=sel(sm), stop=str(why[j-1]))
+    return crv[:i[0]+1].replace(stop=str(why[i[0]])) if len(i) else self
 
 # %% ../nbs/00_curve.ipynb #78e4cfa0
 def synth_curve(

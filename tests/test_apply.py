@@ -38,14 +38,6 @@ def test_set_lr_sets_that_suggestion_and_nothing_else(set_lr, name):
     assert res.table().splitlines()[-1] == f"learn.lr = {getattr(res, name):.2e} ({name}'s suggestion, set by set_lr)"
     assert f"learn.lr = {getattr(res, name):.2e}" in res._repr_html_()
 
-def test_fit_trains_at_it():
-    "fastai's fit(n, lr=None) sets every group's learning rate to learn.lr"
-    learn = digits()
-    res = run(learn, set_lr=True)
-    spy = HyperSpy()
-    with learn.no_bar(): learn.fit(1, cbs=spy)
-    assert len(spy.lrs) == len(learn.dls.train) and {lr for row in spy.lrs for lr in row} == {res.basin}
-
 def test_fit_one_cycle_trains_at_it():
     "fastai's fit_one_cycle(n, lr_max=None) takes learn.lr as its peak: the schedule rises to it and falls from it"
     learn = digits()
@@ -84,14 +76,6 @@ def test_discriminative_sweep_gives_a_slice_and_applies_it():
     spy = HyperSpy()
     with learn.no_bar(): learn.fit(1, cbs=spy)
     assert spy.lrs[0] == pytest.approx([res.basin/100, res.basin]) # fastai spreads the slice as the sweep did
-
-def test_one_cycle_per_group():
-    learn = grouped()
-    res = run(learn, [1e-9, 1e-7], [1e-1, 10.], set_lr=True)
-    spy = HyperSpy()
-    with learn.no_bar(): learn.fit_one_cycle(1, cbs=spy)
-    peak = np.max(spy.lrs, axis=0)
-    assert peak/np.array(res.group_lrs()) == pytest.approx([1, 1], rel=1e-2)
 
 def test_uneven_groups_give_a_list_fastai_accepts():
     "Three groups not spread evenly in log lr: a list, one per group, which fit trains with as it is"

@@ -12,7 +12,8 @@ from fastai.callback.core import Callback,CancelFitException
 from fastai.callback.schedule import valley,slide,minimum,steep,SuggestionMethod,LRFinder,SchedExp
 from fastcore.test import test_eq as _test_eq # (imported as test_eq, pytest would collect it)
 import lrfind_ext
-from lrfind_ext.curve import LRCurve,RunInfo,smooth_losses,CurveError
+from lrfind_ext.curve import LRCurve,RunInfo,smooth_losses
+from lrfind_ext.view import CurveError
 from lrfind_ext.suggest import suggesters,Suggestion,SuggestError
 from lrfind_ext.finder import fastai_lr_find
 from lrfind_ext.result import lr_result,LRFindResult
@@ -329,20 +330,6 @@ def test_fastai_callbacks_stand_aside(cb, tmp_path):
     assert learn.cbs.filter(lambda o: isinstance(o, cls))[0].run
 
 # ---- issue 11 (reliability): the stop reason, the result's namedtuple methods, numpy arguments ----
-
-class CancelAt(Callback):
-    "Ends the fit (fastai's CancelFitException) at the `at`-th batch"
-    def __init__(self, at): self.at,self.n = at,0
-    def after_batch(self):
-        self.n += 1
-        if self.n==self.at: raise CancelFitException()
-
-def test_cancelled_by_another_callback():
-    learn = synth(cbs=CancelAt(8))
-    with learn.no_bar(): res = learn.lr_find(show_plot=False)
-    c = res.curve
-    assert c.stop == 'cancelled' and len(c) == 8 and c.run.stopped_by == 'CancelAt'
-    assert 'stopped by a callback (CancelAt)' in res._stop_txt() and 'CancelAt' in repr(c)
 
 def test_terminate_on_nan_is_a_stop_reason():
     from fastai.callback.tracker import TerminateOnNaNCallback

@@ -1,15 +1,16 @@
 """A hostile but fair pass over every public function and every promise of the docs: bad inputs, odd learners, runs
 that end every way, callbacks that change everything, data that is not what it claims. Organised by what the attacks
-target; each attack is one test case (a parametrized case counts once): 148 in all.
+target; each attack is one test case (a parametrized case counts once): 203 in all.
 
-- arguments of `lr_find` (60): each bad value fails with a clear error naming the argument and what was given, before
-  any training (no callback event, nothing moved); values that are fine in another type (numpy, tensors) are taken,
-  as plain Python values.
+- arguments of `lr_find` (105): one table of 90 bad values run against `check_args` (the learner built once), each
+  refused with an error naming the argument, showing the value and saying what is wanted; five of them end to end,
+  before any training (no callback event, nothing moved); four bad learners; values that are fine in another type
+  (numpy, tensors) are taken, as plain Python values.
 - the restore (30): a callback changes the model, optimizer, data, hooks, classes, global torch state...; the run
   raises at every stage, a rule or the plot or the restore itself fails; everything comes back.
-- the registry and what rules return (13)
-- the result (10)
-- the curve: construction, window, slicing, save/load, reading, the divergence rule (25)
+- the registry and what rules return (14), a rule that tries to change the curve included
+- the result (18), `_replace` with values that are not learning rates included
+- the curve: construction, window, slicing, save/load, reading, the divergence rule (26)
 - the setups: mixed precision, accumulation, groups, validation mode, train-only data (10)
 
 Run against the code as it was before issue 11, 69 of them fail (some only because they use the new `cbs` argument
@@ -30,7 +31,8 @@ from fastai.callback.core import CancelFitException,CancelStepException,CancelBa
 from fastai.callback.training import GradientAccumulation
 from fastai.optimizer import OptimWrapper
 import lrfind_ext
-from lrfind_ext.curve import LRCurve,RunInfo,CurveError,synth_curve,smooth_losses,div_stop,div_start
+from lrfind_ext.curve import LRCurve,RunInfo,synth_curve,smooth_losses,div_stop,div_start
+from lrfind_ext.view import CurveError
 from lrfind_ext.checks import check_args
 from lrfind_ext.view import loglr_smooth
 from lrfind_ext.suggest import suggesters,Suggestion,SuggestError,UnknownSuggester,suggest_lrs

@@ -26,11 +26,6 @@ def test_it_is_with_intervals_on_the_rules_suggestions(res):
     bare = [replace(s, interval=None) for s in res.suggestions.values()]
     assert with_intervals(crv, bare, sgs) == list(res.suggestions.values())
 
-def test_intervals_off():
-    r = run(digits(), intervals=False)
-    assert all(s.interval is None for s in r.suggestions.values())
-    assert 'another run' not in r.table() and 'another run' not in r._repr_html_()
-
 def test_shown_in_table_html_and_repr(res):
     t,h = res.table(),res._repr_html_()
     assert t.splitlines()[0].split('  ')[-1].strip() == 'another run' and '<th>another run</th>' in h

@@ -159,7 +159,7 @@ def test_return_forms(ret, crv):
     assert s.name == 'r' and s.lr == pytest.approx(1e-3) and isinstance(s.lr, float) and np.isfinite(s.loss)
 
 def test_curve_with_no_window_raises_curve_error():
-    from lrfind_ext.curve import CurveError
+    from lrfind_ext.view import CurveError
     with pytest.raises(CurveError, match='from the first step'): suggest_lrs(LRCurve([1e-3]*4, [np.nan]*4), 'all')
 
 # ---- issue 11 (reliability): what a rule returns, and Suggestion's hash ----

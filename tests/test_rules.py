@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from hypothesis import given,settings,strategies as st,HealthCheck
 import lrfind_ext
-from lrfind_ext.curve import LRCurve,CurveError,synth_curve
+from lrfind_ext.curve import LRCurve,synth_curve
+from lrfind_ext.view import CurveError
 from lrfind_ext.suggest import suggesters,suggest_lrs
 from lrfind_ext.rules import loglr_smooth,curve_xy,find_basin,ref_density
 

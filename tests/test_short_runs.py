@@ -2,7 +2,8 @@
 import math
 import numpy as np,pytest
 from hypothesis import given,settings,strategies as st,HealthCheck
-from lrfind_ext.curve import LRCurve,CurveError,min_pts
+from lrfind_ext.curve import LRCurve,min_pts
+from lrfind_ext.view import CurveError
 from lrfind_ext.suggest import suggesters
 from lrfind_ext.finder import fastai_lr_find
 from lrf_testutils import synth,capture,diff,nan_after

@@ -74,13 +74,6 @@ def test_view_keeps_the_window_and_the_density():
     assert np.median(dx) == pytest.approx(1/c.bins_per_decade, rel=0.05) and c.bins_per_decade == pytest.approx(100.)
     assert (dx > 0).all()
 
-def test_real_learner_sweeps_agree():
-    "digits with SGD over 1e-3..1: both sweeps train alike there, and basin, minimum and steep land within a quarter decade"
-    learn = digits(opt='sgd')
-    ex,lin = run(learn, 1e-3, 1., suggest_funcs=BUILTINS),run(learn, 1e-3, 1., mode='linear', suggest_funcs=BUILTINS)
-    for k in ('basin','minimum','steep'): assert dlog(getattr(ex, k), getattr(lin, k)) < 0.25, k
-    assert dlog(ex.valley, lin.valley) < 0.8
-
 def test_real_learner_with_adam_differs_as_the_training_does():
     "With Adam the linear sweep has trained less by the time it reaches a learning rate: its loss there is higher"
     learn = digits()
