@@ -82,9 +82,11 @@ def smooth_losses(
     "fastai's debiased exponential moving average of `losses`, bit for bit as `Recorder` computes it"
     beta = check_num(beta, 'beta', lo=0, hi=1, hi_open=True)
     ls = torch.from_numpy(np.array(losses, dtype=np.float32))
-    val,res = torch.zeros(ls.shape[:-1]),torch.empty_like(ls)
-    for i in range(ls.shape[-1]): val,res[...,i] = smooth_step(val, ls[...,i], beta, i+1)
-    return res.double().numpy()
+    val,res = torch.zeros(ls.shape[:-1]),[]
+    for i,l in enumerate(ls.unbind(-1)):
+        val,sm = smooth_step(val, l, beta, i+1)
+        res.append(sm)
+    return torch.stack(res, -1).double().numpy() if res else ls.double().numpy()
 
 # %% ../nbs/00_curve.ipynb #4a4fc06c
 _stops = {'num_it':'reached num_it', 'diverged':'loss diverged', 'nonfinite':'loss became NaN or infinite',

@@ -1,6 +1,6 @@
 """A hostile but fair pass over every public function and every promise of the docs: bad inputs, odd learners, runs
 that end every way, callbacks that change everything, data that is not what it claims. Organised by what the attacks
-target; each attack is one test case (a parametrized case counts once): 203 in all.
+target; each attack is one test case (a parametrized case counts once): 204 in all.
 
 - arguments of `lr_find` (105): one table of 90 bad values run against `check_args` (the learner built once), each
   refused with an error naming the argument, showing the value and saying what is wanted; five of them end to end,
@@ -10,7 +10,7 @@ target; each attack is one test case (a parametrized case counts once): 203 in a
   raises at every stage, a rule or the plot or the restore itself fails; everything comes back.
 - the registry and what rules return (14), a rule that tries to change the curve included
 - the result (18), `_replace` with values that are not learning rates included
-- the curve: construction, window, slicing, save/load, reading, the divergence rule (26)
+- the curve: construction, window, slicing, save/load, reading, the divergence rule (27)
 - the setups: mixed precision, accumulation, groups, validation mode, train-only data (10)
 
 Run against the code as it was before issue 11, 69 of them fail (some only because they use the new `cbs` argument
@@ -583,6 +583,7 @@ BAD_CURVES = {
     'run-bad-field': (lambda: LRCurve([1e-3], [1.], run=RunInfo(stop='bored')), 'stop must be one of'),
     'losses-strings': (lambda: LRCurve([1e-3], ['a']), 'could not convert'),
     'reversed-slice': (lambda: synth_curve()[::-1].window, 'do not increase'),
+    'lengths-differ': (lambda: LRCurve([1e-3, 1e-2], [1.]), 'lrs, losses and smooth must have the same length, got 2, 1 and'),
 }
 
 @pytest.mark.parametrize('case', list(BAD_CURVES))
@@ -599,6 +600,9 @@ def test_load_not_a_curve(tmp_path):
     (tmp_path/'b.json').write_text(json.dumps(dict(lrs=[1e-3], losses=[1.], colour='red')))
     with pytest.raises(ValueError, match='Not a saved LRCurve'): LRCurve.load(tmp_path/'a.json')
     with pytest.raises(ValueError, match=r"unknown keys \['colour'\]"): LRCurve.load(tmp_path/'b.json')
+    d = synth_curve().to_dict()
+    with pytest.raises(ValueError, match="Not a saved LRCurve: .*unexpected keyword argument 'colour'"): LRCurve.from_dict(dict(d, run=dict(d['run'], colour='red')))
+    with pytest.raises(ValueError, match='saved in format 3: this lrfind_ext reads formats 1 and 2'): LRCurve.from_dict(dict(d, version=3))
 
 @pytest.mark.parametrize('crv', [LRCurve([], []), LRCurve([1e-3, 1e-2], smooth=[1., 2.]),
                                  LRCurve([1e-3, 1e-2], [1., math.nan], run=RunInfo(stop='nonfinite', stopped_by='X'))])
@@ -617,6 +621,7 @@ def test_read_unknown_and_tiny_curves():
         for what in ('smooth', 'raw', 'zerolag'):
             lrs,ys = c.read(what)
             assert len(lrs) == len(ys) <= 1
+    assert LRCurve([1e-3], [1.]).loss_at(1e-3, reads='zerolag') == 1. # too few points to smooth: the point itself
 
 def test_smooth_losses_bad_beta():
     with pytest.raises(ValueError, match=r'beta must be a finite number in \[0, 1\), got 1.0'): smooth_losses([1., 2.], beta=1.)

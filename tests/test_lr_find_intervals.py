@@ -4,7 +4,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from lrfind_ext.suggest import Suggestion,suggesters
-from lrfind_ext.curve import LRCurve
+from lrfind_ext.curve import LRCurve,synth_curve
 from lrfind_ext.spread import Resamples,with_intervals
 from lrf_testutils import digits,synth
 
@@ -74,3 +74,13 @@ def test_the_intervals_use_the_runs_own_div(tmp_path):
     lens = {d:[len(r) for r in Resamples(c.replace(div=d)).curves] for d in (4., 10.)}
     assert all(a <= b for a,b in zip(lens[4.], lens[10.])) and sum(lens[4.]) < sum(lens[10.]), lens
     assert ivs(c) != ivs(c.replace(div=4.))
+
+def test_a_long_run_is_resampled_thinned_and_a_short_one_not_at_all():
+    "A 10,000-point run is resampled at 149 points (bins of 67), as its rules read them; a curve too short to resample keeps its suggestions"
+    long = synth_curve(n=10_000, noise=0.05, stop_div=False)
+    R = Resamples(long)
+    assert len(R.crv) == 149 and (R.crv.num_it, R.crv.run.sweep) == (149, 'exp') and R.crv.beta == pytest.approx(.98**67)
+    sgs = suggesters.resolve(('basin', 'valley'))
+    for s in with_intervals(long, [sg(long) for sg in sgs], sgs): assert s.interval[0] <= s.lr <= s.interval[1], s
+    short,s = LRCurve([1e-3, 1e-2], [2., 1.]),Suggestion(1e-3)
+    assert with_intervals(short, [s], sgs[:1]) == [s]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 import lrfind_ext
-from lrfind_ext.curve import LRCurve,synth_curve,sweep_lr
+from lrfind_ext.curve import LRCurve,RunInfo,synth_curve,sweep_lr
 from lrfind_ext.view import LogView
 from lrfind_ext.suggest import suggesters,suggest_lrs
 from lrfind_ext.spread import with_intervals
@@ -63,6 +63,13 @@ def test_without_the_binned_view_the_rules_read_a_squeezed_curve():
     far = [dlog(e.lr, r.lr) for e,r in zip(suggest_lrs(ce, BUILTINS), suggest_lrs(raw, BUILTINS))]
     near = [dlog(e.lr, l.lr) for e,l in zip(suggest_lrs(ce, BUILTINS), suggest_lrs(cl, BUILTINS))]
     assert sum(far) > 2*sum(near)
+
+def test_density_of_a_linear_sweep_without_its_schedule():
+    "A curve whose record lacks the schedule (made by hand): the density of the exponential sweep its recorded learning rates imply"
+    c = synth_curve(n=300, start_lr=1e-3, end_lr=1., best=0.1, sweep='linear', stop_div=False)
+    bare = LRCurve(c.lrs, c.losses, run=RunInfo(sweep='linear'))
+    assert bare.bins_per_decade == pytest.approx(c.bins_per_decade, rel=1e-9) == pytest.approx(100.)
+    assert LRCurve(c.lrs[:1], c.losses[:1], run=RunInfo(sweep='linear')).bins_per_decade == 1. # one point: no range
 
 def test_view_keeps_the_window_and_the_density():
     c = synth_curve(n=300, start_lr=1e-3, end_lr=1., best=0.1, noise=0.05, sweep='linear', stop_div=False)
