@@ -6,38 +6,19 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/checks.html.md"""
 
 # %% ../nbs/07_checks.ipynb #a0d85d58
 from __future__ import annotations
-import itertools,math,sys,warnings
+import itertools,math,numbers,sys,warnings
 from types import SimpleNamespace
 import numpy as np,torch
 from fastcore.foundation import L
 from fastai.callback.core import Callback
-from .curve import check_div,sweeps
+from .curve import check_num,sweeps
+from .curve import _short
 from .suggest import suggesters
 from .snapshot import _loaders,_rngs_kept
 
 # %% auto #0
-__all__ = ['check_int', 'check_flag', 'n_groups', 'group_lrs', 'check_schedule', 'check_valid', 'valid_batches', 'check_cbs',
-           'check_learner', 'check_mode', 'check_set_lr', 'check_args']
-
-# %% ../nbs/07_checks.ipynb #d6eaa0f4
-def _real(o):
-    "`o` as a float if it is a real number (a numpy scalar, a 0-d tensor or array too, not a bool), else None"
-    if isinstance(o, (torch.Tensor,np.ndarray)) and o.ndim==0: o = o.item()
-    if isinstance(o, (bool,np.bool_)) or not isinstance(o, (int,float,np.integer,np.floating)): return None
-    return float(o)
-
-def check_int(v, what:str, lo:int=0, none_ok:bool=False)->int|None:
-    "`v` as a Python int, or a clear error unless it is an integer (not a bool) of at least `lo` (or None where allowed)"
-    if v is None and none_ok: return None
-    if isinstance(v, (bool,np.bool_)) or not isinstance(v, (int,np.integer)) or v<lo:
-        kind = {0:'a non-negative integer', 1:'a positive integer'}.get(lo, f'an integer of at least {lo}')
-        raise ValueError(f"{what} must be {kind}{' or None' if none_ok else ''}, got {v!r}")
-    return int(v)
-
-def check_flag(v, what:str)->bool:
-    "`v` as a bool, or a clear error unless it is True or False (a numpy bool, 0 or 1 too)"
-    if isinstance(v, (bool,np.bool_)) or (isinstance(v, (int,np.integer)) and v in (0,1)): return bool(v)
-    raise TypeError(f"{what} must be True or False, got {v!r}")
+__all__ = ['n_groups', 'group_lrs', 'check_schedule', 'check_valid', 'valid_batches', 'check_cbs', 'check_learner', 'check_mode',
+           'check_set_lr', 'check_args']
 
 # %% ../nbs/07_checks.ipynb #a20014a0
 def n_groups(learn)->int:
@@ -47,7 +28,7 @@ def n_groups(learn)->int:
     return len(ps) if len(ps) and isinstance(ps[0], (L,list)) else 1
 
 def _bad_lr(what, lr):
-    return TypeError(f"{what} must be a number, a list of numbers (one per parameter group) or a slice, got {lr!r}")
+    return TypeError(f"{what} must be a number, a list of numbers (one per parameter group) or a slice, got {_short(lr)}")
 
 def group_lrs(
     lr, # A number, a list or array (one per group), or a slice (fastai's spread over the groups)
@@ -55,21 +36,22 @@ def group_lrs(
     what:str='lr', # The argument's name, for the error
 )->list:
     "`lr` as one learning rate per parameter group, Python floats, checked: finite, positive, one per group"
+    num = lambda v, w, **kw: check_num(v, w, **{'lo':0, 'lo_open':True, 'fix':'a learning rate is a finite number above 0', **kw})
     if isinstance(lr, slice):
         if lr.stop is None: raise ValueError(f"{what}={lr} needs a stop value")
-        start,stop = (None if lr.start is None else _real(lr.start)),_real(lr.stop)
-        if stop is None or (lr.start is not None and start is None): raise _bad_lr(what, lr)
+        of = f"{what}=slice({_short(lr.start)}, {_short(lr.stop)})"
+        stop,start = num(lr.stop, f'the stop of {of}'),num(lr.start, f'the start of {of}', lo_open=False, none_ok=True) # 0: none, as fastai's
         lrs = ([start*(stop/start)**(i/(n-1)) for i in range(n)] if n>1 else [stop]) if start else [stop/10]*(n-1)+[stop]
+        names = [f'{of} spread over {n} groups']*n
     else:
-        if isinstance(lr, (str,bytes)) or (hasattr(lr, 'ndim') and lr.ndim>1): raise _bad_lr(what, lr)
+        if isinstance(lr, (str,bytes)) or getattr(lr, 'ndim', 0)>1: raise _bad_lr(what, lr)
         items = lr.tolist() if hasattr(lr, 'tolist') else lr
-        items = list(items) if isinstance(items, (list,tuple,L)) else [items]
-        lrs = [_real(o) for o in items]
-        if not lrs or None in lrs: raise _bad_lr(what, lr)
-    if len(lrs)==1: lrs = lrs*n
+        lrs = list(items) if isinstance(items, (list,tuple,L)) else [items]
+        if not lrs: raise _bad_lr(what, lr)
+        names = [f'{what}[{i}]' for i in range(len(lrs))] if len(lrs)>1 else [what]
+    if len(lrs)==1: lrs,names = lrs*n,names*n
     if len(lrs)!=n: raise ValueError(f"{what} gives {len(lrs)} learning rates but the optimizer has {n} parameter groups")
-    if not all(math.isfinite(o) and o>0 for o in lrs): raise ValueError(f"{what} must be finite and positive, got {lr!r}")
-    return lrs
+    return [num(o, w) for o,w in zip(lrs, names)]
 
 def check_schedule(starts:list, ends:list, start_lr=None, end_lr=None):
     "Raise unless each group's schedule grows from its start to its end without leaving the floats"
@@ -82,12 +64,10 @@ def check_schedule(starts:list, ends:list, start_lr=None, end_lr=None):
 
 # %% ../nbs/07_checks.ipynb #a9c73b41
 def check_valid(learn, valid):
-    "Raise unless `valid` is None, a positive number of validation batches `learn` has, or an iterable of batches"
-    if valid is None: return
-    if isinstance(valid, (bool,np.bool_,float,str,bytes,np.floating)):
-        raise TypeError(f"valid must be a number of batches, a DataLoader or a list of batches, got {valid!r}")
-    if isinstance(valid, (int,np.integer)):
-        if valid<1: raise ValueError(f"valid must be a positive number of batches, got {valid}")
+    "`valid` checked: None, a number of validation batches `learn` has (an `int`), or an iterable of batches"
+    if valid is None: return None
+    if isinstance(valid, (numbers.Number,np.generic,str,bytes)) or getattr(valid, 'ndim', None)==0:
+        valid = check_num(valid, 'valid', int, lo=1, fix='a number of batches of learn.dls.valid, or the batches themselves (a DataLoader or a list)')
         if len(_loaders(learn.dls))<2 or len(learn.dls.valid)==0:
             raise ValueError(f"valid={valid} scores on batches of learn.dls.valid, but the learner has no validation data: "
                              "pass the batches themselves (a DataLoader or a list)")
@@ -96,13 +76,14 @@ def check_valid(learn, valid):
                         "pass valid=[batch] to score on that batch")
     elif not hasattr(valid, '__iter__'):
         raise TypeError(f"valid must be a number of batches, a DataLoader or a list of batches, got {type(valid).__name__}")
+    return valid
 
 def valid_batches(learn, valid)->list|None:
     "The batches `valid` stands for, drawn once without moving any RNG, each checked to be an `(inputs..., targets...)` tuple"
-    check_valid(learn, valid)
+    valid = check_valid(learn, valid)
     if valid is None: return None
-    if isinstance(valid, (int,np.integer)):
-        dl,n = learn.dls.valid,int(valid)
+    if isinstance(valid, int):
+        dl,n = learn.dls.valid,valid
         if n>len(dl): warnings.warn(f"valid={n}, but learn.dls.valid has {len(dl)} batches: scoring on all of them")
     else: dl,n = valid,None
     with _rngs_kept(dl): bs = list(itertools.islice(dl, n))
@@ -162,21 +143,20 @@ def check_args(learn, start_lr=1e-7, end_lr=10, num_it=100, stop_div=True, show_
                intervals=True)->SimpleNamespace:
     "`lr_find`'s arguments checked and made plain Python values, before any training; a clear error for the first bad one"
     sgs = suggesters.resolve(suggest_funcs)
-    skip_start,skip_end = check_int(skip_start, 'skip_start', none_ok=True),check_int(skip_end, 'skip_end')
+    skip_start = check_num(skip_start, 'skip_start', int, lo=0, none_ok=True, fix="points the rules skip at the start (None: fastai's num_it//10)")
+    skip_end = check_num(skip_end, 'skip_end', int, lo=0, fix='points the rules skip at the end')
     n = n_groups(learn)
     starts,ends = group_lrs(start_lr, n, 'start_lr'),group_lrs(end_lr, n, 'end_lr')
     check_schedule(starts, ends, start_lr, end_lr)
-    num_it = check_int(num_it, 'num_it', lo=1)
+    num_it = check_num(num_it, 'num_it', int, lo=1, fix='the number of optimizer steps to run')
     if num_it<6:
         warnings.warn(f"num_it={num_it} is too few steps: lr_find runs 6, as fastai does")
         num_it = 6
-    stop_div,show_plot,div = check_flag(stop_div, 'stop_div'),check_flag(show_plot, 'show_plot'),check_div(div)
-    mode,set_lr,intervals = check_mode(mode, starts, ends, num_it),check_set_lr(set_lr, sgs),check_flag(intervals, 'intervals')
-    if isinstance(group, (bool,np.bool_)) or not isinstance(group, (int,np.integer)):
-        raise TypeError(f"group must be an integer (the index of a parameter group, -1 for the last), got {group!r}")
-    if not -n<=group<n: raise ValueError(f"group={group} is not a parameter group: the optimizer has {n}")
-    cbs = check_cbs(learn, cbs)
+    stop_div,show_plot,intervals = (check_num(v, k, bool) for k,v in (('stop_div',stop_div), ('show_plot',show_plot), ('intervals',intervals)))
+    div = check_num(div, 'div', lo=1, lo_open=True, fix='the run stops when the smoothed loss passes div times its best')
+    group = check_num(group, 'group', int, lo=-n, hi=n-1, fix=f'the index of a parameter group (-1 for the last); the optimizer has {n}')
+    mode,set_lr,cbs = check_mode(mode, starts, ends, num_it),check_set_lr(set_lr, sgs),check_cbs(learn, cbs)
     check_learner(learn)
     return SimpleNamespace(sgs=sgs, starts=starts, ends=ends, num_it=num_it, stop_div=stop_div, show_plot=show_plot,
-                           group=int(group), div=div, skip_start=skip_start, skip_end=skip_end,
+                           group=group, div=div, skip_start=skip_start, skip_end=skip_end,
                            valid=valid_batches(learn, valid), cbs=cbs, mode=mode, set_lr=set_lr, intervals=intervals)

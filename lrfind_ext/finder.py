@@ -18,12 +18,12 @@ import fastai.callback.schedule # fastai's own lr_find, kept as `fastai_lr_find`
 from .curve import *
 from .view import *
 from .suggest import *
-import lrfind_ext.rules # registers the built-in rules
+from .rules import recommended # (and the built-in rules, registered)
 from .snapshot import *
 from .snapshot import _loaders,_rngs_kept
 from .result import *
 from .spread import with_intervals
-from .checks import check_args,check_div,check_int,check_valid,valid_batches
+from .checks import check_args,valid_batches
 
 # %% auto #0
 __all__ = ['default_suggest', 'fastai_lr_find', 'ext_lr_find', 'valid_sample', 'max_skipped', 'LRFindCallback']
@@ -85,7 +85,7 @@ class LRFindCallback(Callback):
         sweep:str='exp', # 'exp' (fastai's schedule) or 'linear'
     ):
         store_attr()
-        self.num_it,self.div = check_int(num_it, 'num_it', lo=1),check_div(div)
+        self.num_it,self.div = check_num(num_it, 'num_it', int, lo=1),check_num(div, 'div', lo=1, lo_open=True)
 
     @property
     def name(self): return 'lr_finder' # fastai's name: callbacks that check `hasattr(learn, 'lr_finder')` stand aside
@@ -188,9 +188,9 @@ class LRFindCallback(Callback):
             self.lr_moved = True
             warnings.warn(f"Another callback changed the learning rate during lr_find (step {self.n_pts}: {lr:.2e} instead of "
                           f"{self.sched[self.group]:.2e}): the curve records the learning rates used, not the schedule's")
-        self.ema = torch.lerp(loss, self.ema, self.beta)
         self.n_pts += 1
-        sm = (self.ema/(1-self.beta**self.n_pts)).item()
+        self.ema,sm = smooth_step(self.ema, loss, self.beta, self.n_pts)
+        sm = sm.item()
         for l,v in zip(self.rec, (lr, loss.item(), sm)): l.append(v)
         if self.level is None: self.level = div_start(self.rec[1], self.num_it) # fixed once known: the first points' median
         why = div_stop(sm, self.best, self.div, self.level) if self.stop_div else None # the curve's rule (`LRCurve.cut_at_divergence`)
@@ -207,20 +207,18 @@ class LRFindCallback(Callback):
 
     def before_validate(self): raise CancelValidException()
 
-    def run_meta(self)->dict:
-        "What the run was, for the curve's `meta`: the loss scored (`mode`), the sweep, batches, skipped steps, processes"
-        res = dict(mode='train' if self.valid is None else 'valid', sweep=self.sweep, batches=getattr(self, 'n_batch', 0),
-                   skipped=getattr(self, 'n_skip', 0), world_size=getattr(self, 'world', 1))
-        if getattr(self, 'stopped_by', None): res['stopped_by'] = self.stopped_by
-        if getattr(self, 'vbs', None) is not None:
-            res.update(valid_batches=len(self.vbs), valid_items=getattr(self, 'valid_items', None)) # items: all processes'
-        return res
+    def run_info(self)->RunInfo:
+        "The record of the run: its schedule, the loss it scored, batches, skipped steps, processes, and why it stopped"
+        vbs = getattr(self, 'vbs', None)
+        return RunInfo(num_it=self.num_it, sweep=self.sweep, start_lrs=self.start_lrs, end_lrs=self.end_lrs, group=self.group,
+                       beta=self.beta, div=self.div, stop_div=self.stop_div, mode='train' if self.valid is None else 'valid',
+                       stop=getattr(self, 'stop', 'data'), stopped_by=getattr(self, 'stopped_by', None),
+                       batches=getattr(self, 'n_batch', 0), skipped=getattr(self, 'n_skip', 0), world_size=getattr(self, 'world', 1),
+                       valid_batches=None if vbs is None else len(vbs), valid_items=getattr(self, 'valid_items', None)) # items: all processes'
 
     def curve(self, **kwargs)->LRCurve:
-        "The points recorded so far"
-        lrs,losses,sm = self.rec if hasattr(self, 'rec') else ([],[],[])
-        return LRCurve(lrs, losses, sm, num_it=self.num_it, stop=self.stop if hasattr(self, 'stop') else 'data',
-                       beta=self.beta, **kwargs)
+        "The points recorded so far, with the record of the run"
+        return LRCurve(*getattr(self, 'rec', ([],[],[])), run=self.run_info(), **kwargs)
 
 # %% ../nbs/08_finder.ipynb #b2219dd1
 def _is(o, name): return name in {c.__name__ for c in type(o).__mro__}
@@ -251,7 +249,7 @@ def _to_recorder(learn, crv, res=None):
     rec._stateattrs = tuple(dict.fromkeys((*type(rec)._stateattrs, 'lr_curve', 'lr_result')))
 
 # %% ../nbs/08_finder.ipynb #6a6c993d
-default_suggest = ('basin','valley')
+default_suggest = (recommended,'valley') # the rule the benchmark recommends, then fastai's default
 _no_lr_find_cbs = ('CSVLogger',) # callbacks that would write the run's fake epochs to a file
 fastai_lr_find = getattr(Learner, '_fastai_lr_find', Learner.lr_find)
 Learner._fastai_lr_find = fastai_lr_find
@@ -293,10 +291,7 @@ def lr_find(self:Learner,
     finally:
         try: snap.restore()
         finally:
-            g = a.group
-            meta = dict(start_lr=a.starts[g], end_lr=a.ends[g], group=g, n_groups=len(a.starts), **cb.run_meta())
-            if len(a.starts)>1: meta.update(start_lrs=a.starts, end_lrs=a.ends) # every group's schedule
-            crv = cb.curve(skip_start=a.skip_start, skip_end=a.skip_end, meta=meta)
+            crv = cb.curve(skip_start=a.skip_start, skip_end=a.skip_end) # the points and the record of the run
             _to_recorder(self, crv)
     try: suggs = [sg(crv) for sg in a.sgs]
     except CurveError as e:
@@ -306,6 +301,6 @@ def lr_find(self:Learner,
     _to_recorder(self, crv, res)
     if a.set_lr is not None: self.lr = res.fit_lr(a.set_lr) # after the restore, which would undo it
     if a.show_plot and rank_distrib()==0: res.plot()
-    return res
+    return None if suggest_funcs is None else res # fastai returns None when asked for no suggestion
 
 ext_lr_find = Learner.lr_find

@@ -10,8 +10,7 @@ import collections,functools,html,math
 from .curve import *
 from .view import *
 from .suggest import *
-from .suggest import _num
-from .curve import sweep_lr
+from .suggest import _lr
 
 # %% auto #0
 __all__ = ['group_values', 'fit_form', 'fmt_fit', 'LRFindResult', 'lr_result']
@@ -27,10 +26,9 @@ def _t_at(lr, s, e, sweep)->float:
 
 def group_values(crv:LRCurve|None, s:Suggestion)->list:
     "Suggestion `s` for every parameter group of `crv`'s run: each group's learning rate at the step `s` comes from, scaled as `s.lr` is from the recorded group's"
-    m = crv.meta if crv is not None else {}
-    starts,ends = m.get('start_lrs'),m.get('end_lrs')
-    if not starts or len(starts)<2: return [s.lr]
-    g = m.get('group', -1)%len(starts)
+    r = None if crv is None else crv.run
+    if r is None or r.n_groups<2: return [s.lr]
+    starts,ends,g = r.start_lrs,r.end_lrs,r.group%r.n_groups
     t = _t_at(s.src_lr if s.derived else s.lr, starts[g], ends[g], crv.sweep)
     at = [sweep_lr(a, b, t, crv.sweep) for a,b in zip(starts, ends)]
     res = [s.lr*v/at[g] for v in at]
@@ -79,9 +77,8 @@ class LRFindResult:
     @property
     def per_group(self)->bool:
         "Whether the sweep ran different learning rates in different parameter groups"
-        c = self.curve
-        if c is None or not c.meta.get('start_lrs'): return False
-        return isinstance(fit_form(c.meta['start_lrs']), (slice,list)) or isinstance(fit_form(c.meta['end_lrs']), (slice,list))
+        r = None if self.curve is None else self.curve.run
+        return r is not None and r.n_groups>1 and not all(isinstance(fit_form(o), float) for o in (r.start_lrs, r.end_lrs))
 
     def plot(self, ax=None, **kwargs):
         "Draw the overlay of this run: the curve and every suggestion at its returned value"
@@ -95,17 +92,17 @@ class LRFindResult:
         c = self.curve
         if c is None: return 'no curve'
         if not len(c): return 'no points recorded'
-        m = c.meta
-        how = [f"validation loss on {m.get('valid_items')} items"] if m.get('mode')=='valid' else []
-        if c.sweep=='linear': how.append('linear sweep')
-        if m.get('skipped'): how.append(f"{m['skipped']} skipped step{'s'*(m['skipped']!=1)} not counted")
-        if m.get('world_size', 1)>1: how.append(f"mean of {m['world_size']} processes")
+        r = c.run
+        how = [f"validation loss on {r.valid_items} items"] if r.mode=='valid' else []
+        if r.sweep=='linear': how.append('linear sweep')
+        if r.skipped: how.append(f"{r.skipped} skipped step{'s'*(r.skipped!=1)} not counted")
+        if r.world_size>1: how.append(f"mean of {r.world_size} processes")
         return f"{len(c)} steps{' ('+'; '.join(how)+')' if how else ''}, {c.stop_txt} at lr={c.lrs[-1]:.1e}"
 
     def _applied_txt(self):
-        a = self.applied
-        if a is None or a not in self._fields: return ''
-        return f"learn.lr = {fmt_fit(self.fit_lr(a))} ({a}'s suggestion, set by set_lr)"
+        "What `set_lr` put in `learn.lr`: the rule's own suggestion, even if its field was replaced since"
+        s = (self._suggs or {}).get(self.applied)
+        return '' if s is None else f"learn.lr = {fmt_fit(fit_form(group_values(self.curve, s)))} ({self.applied}'s suggestion, set by set_lr)"
 
     def _rows(self):
         "Header and rows of the table: one row per suggestion; an interval column if any has one, a per-group one for a discriminative sweep"
@@ -150,11 +147,8 @@ def _result_cls(names:tuple):
     "A `SuggestedLRs` namedtuple class with fields `names`, mixed with `LRFindResult`"
     nt = collections.namedtuple('SuggestedLRs', names)
     def _replace(self, **kw):
-        "A copy with the fields in `kw` set to new learning rates, keeping the curve and the other suggestions"
-        for k,v in kw.items():
-            try: _num(v, k)
-            except TypeError: raise TypeError(f"{k} must be a learning rate (a number), got {v!r}") from None
-        res = nt._replace(self, **kw)
+        "A copy with the fields in `kw` set to new learning rates (checked as a rule's are), keeping the curve and the other suggestions"
+        res = nt._replace(self, **{k:_lr(v, k) for k,v in kw.items()})
         res.curve,res._suggs,res.applied = self.curve,self._suggs,self.applied
         return res
     return type('SuggestedLRs', (nt, LRFindResult), {'_replace':_replace})

@@ -12,7 +12,7 @@ import numpy as np,torch
 import fastai.callback.schedule as fs
 from .curve import *
 from .view import *
-from .curve import _n_finite
+from .curve import _median
 from .suggest import *
 
 # %% auto #0
@@ -110,8 +110,7 @@ def find_basin(
     x,y,lo,hi = curve_xy(crv)
     s,_ = loglr_smooth(x, y, h)
     i = lo+int(np.argmin(s[lo:hi]))
-    k = max(min_pts, int(np.searchsorted(x, x[lo]+0.5))-lo) # the window's first half decade
-    level = float(np.median(s[lo:lo+k]))
+    level = start_level(x, s, lo) # the window's first half decade
     thr = float(s[i]+f*max(level-s[i], 0.))
     L = np.flatnonzero(s[lo:i]>thr)
     R = np.flatnonzero(s[i:]>thr)
@@ -119,7 +118,7 @@ def find_basin(
     x_hi = _cross(x, s, i+R[0]-1, thr) if len(R) else float(x[-1])
     dx = np.diff(x)
     dx = dx[dx>0]
-    density = 1/float(np.median(dx)) if len(dx) else ref_density
+    density = 1/_median(dx) if len(dx) else ref_density
     return Basin(x_lo, float(x[i]), x_hi, density, level, thr)
 
 # %% ../nbs/03_rules.ipynb #b677ca24

@@ -6,14 +6,13 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/spread.html.md"""
 
 # %% ../nbs/04_spread.ipynb #42ab8752
 from __future__ import annotations
-import bisect,math
+import math
 from dataclasses import replace
 import numpy as np
 from .curve import *
+from .curve import _median
 from .view import *
 from .suggest import *
-from .rules import *
-from .rules import valley,slide,minimum,steep,_lds_end
 
 # %% auto #0
 __all__ = ['n_resamples', 'coverage', 'Resamples', 'resampled_lrs', 'interval', 'with_intervals']
@@ -23,43 +22,15 @@ n_resamples = 20 # Resampled runs behind each interval
 coverage = 0.8 # Nominal share of other runs' suggestions an interval holds
 
 # %% ../nbs/04_spread.ipynb #00454db3
-def _ema_rows(Y, beta):
-    "fastai's debiased moving average along each row of `Y`, in chunks so that the weights don't overflow"
-    B,n = Y.shape
-    res,v,k0 = np.empty_like(Y),np.zeros(B),0
-    while k0<n:
-        m = min(256, n-k0)
-        j = np.arange(1., m+1)
-        vv = (v[:,None] + np.cumsum(Y[:,k0:k0+m]*(1-beta)*beta**-j, axis=1))*beta**j
-        res[:,k0:k0+m],v,k0 = vv,vv[:,-1],k0+m
-    return res/(1-beta**np.arange(1, n+1))
-
-def _thin(crv, n_max):
-    "`crv` with consecutive points averaged in bins when it has more than `n_max`, and the bin size"
+def _thin(crv:LRCurve, n_max:int)->LRCurve:
+    "`crv` with consecutive points averaged in bins when it has more than `n_max`"
     n = len(crv)
-    if n<=n_max: return crv,1
+    if n<=n_max: return crv
     k = math.ceil(n/n_max)
     m = n//k*k
-    g = lambda a: a[:m].reshape(-1,k).mean(1)
-    lrs = np.exp(g(np.log(crv.lrs)))
-    raw = None if crv.losses is None else g(crv.losses)
-    return LRCurve(lrs, raw, g(crv.smooth), num_it=max(1, crv.num_it//k), stop=crv.stop, beta=crv.beta**k,
-                   skip_start=crv.skip_start//k, skip_end=math.ceil(crv.skip_end/k), meta=crv.meta),k
-
-def _zl_rows(x, Y, h, L):
-    "`loglr_smooth` of each row of `Y` over its first `L[i]` points: the points past a row's end add nothing to its sums"
-    B,n = Y.shape
-    lo,hi = np.searchsorted(x, x-h, 'left'),np.searchsorted(x, x+h, 'right')
-    on = (np.arange(n)[None,:]<L[:,None]).astype(np.float64)
-    xc,y0 = x-x.mean(),float(np.median(Y[0,:L[0]])) # any constant centres the sums; the fit doesn't depend on it
-    yc = (Y-y0)*on
-    cnt = np.maximum(np.minimum(hi[None,:], L[:,None])-lo[None,:], 1)
-    c = np.concatenate([np.zeros((4,B,1)), np.cumsum(np.stack([on*xc, on*xc*xc, yc, yc*xc]), axis=2)], axis=2)
-    mx,mxx,my,mxy = (c[:,:,hi]-c[:,:,lo])/cnt
-    vx = mxx-mx*mx
-    ok = vx>1e-12
-    slope = np.where(ok, (mxy-mx*my)/np.where(ok, vx, 1.), 0.)
-    return my+slope*(xc-mx)+y0
+    g = lambda a: None if a is None else a[:m].reshape(-1,k).mean(1)
+    return crv.replace(lrs=np.exp(g(np.log(crv.lrs))), losses=g(crv.losses), smooth=g(crv.smooth), num_it=max(1, crv.num_it//k),
+                       beta=crv.beta**k, skip_start=crv.skip_start//k, skip_end=math.ceil(crv.skip_end/k))
 
 # %% ../nbs/04_spread.ipynb #b821a822
 class Resamples:
@@ -72,139 +43,39 @@ class Resamples:
         shift:float=0.6, # How far a block may move (decades)
         n_max:int=150, # Longer curves are averaged down to this many points first
     ):
-        c,_ = _thin(crv, n_max)
+        c = _thin(crv, n_max)
         x,y,_,_ = curve_xy(c)
         m = len(y)
         rng = np.random.default_rng(seed)
-        dx = float(np.median(np.diff(x))) if m>1 else 0.
+        dx = _median(np.diff(x)) if m>1 else 0.
         dens = 1/dx if dx>0 else 1. # (learning rates that didn't grow: another callback held them)
         bl,sh = max(1, round(block*dens)),round(shift*dens)
-        trend = _zl_rows(x, y[None], zerolag_h, np.array([m]))[0]
+        self.crv,self.trend = c,loglr_smooth(x, y, zerolag_h)[0]
+        self.resid = y-self.trend
         nb = -(-m//bl)
         starts = np.clip(np.arange(nb)[None,:]*bl + rng.integers(-sh, sh+1, (n,nb)), 0, max(m-bl, 0))
         idx = np.minimum((starts[:,:,None]+np.arange(bl)).reshape(n,-1)[:,:m], m-1)
-        self.raw = trend+(y-trend)[idx]
-        self.smooth = _ema_rows(self.raw, c.beta)
-        L = np.full(n, m)
-        if c.stop=='diverged': # each run stops where its own smoothed loss diverges
-            div = c.meta.get('div', 4.)
-            best = np.concatenate([np.full((n,1), np.inf), np.minimum.accumulate(self.smooth, axis=1)[:,:-1]], axis=1)
-            bad = np.where(best>0, self.smooth>div*best, self.smooth>best+(div-1)*np.abs(best))
-            L = np.where(bad.any(1), bad.argmax(1)+1, m)
-            L = np.maximum(L, min(m, c.window.start+2*min_pts))
-        self.crv,self.x,self.lrs,self.lens,self.trend,self.resid = c,x,c.lrs[:m],L,trend,y-trend
-        self._wins = {}
+        raw = self.trend+self.resid[idx]
+        self.curves = [self._stopped(c.replace(lrs=c.lrs[:m], losses=r, smooth=s)) for r,s in zip(raw, smooth_losses(raw, c.beta))]
 
-    def __len__(self): return len(self.raw)
+    def _stopped(self, r:LRCurve)->LRCurve:
+        "Run `r` stopped where its own smoothed loss diverges, if the recorded run stopped so; never before a few points past its window's start"
+        if self.crv.stop!='diverged': return r
+        cut,keep = r.cut_at_divergence(),min(len(r), self.crv.window.start+2*min_pts)
+        return cut if len(cut)>=keep else r[:keep]
 
-    def window(self, L:int)->slice:
-        "The window a run of `L` points has"
-        if L not in self._wins: self._wins[L] = self.curve(0, L).window
-        return self._wins[L]
-
-    def curve(self, i:int, L:int|None=None)->LRCurve:
-        "Resampled run `i` as an `LRCurve`"
-        c,L = self.crv,self.lens[i] if L is None else L
-        return LRCurve(self.lrs[:L], self.raw[i,:L], self.smooth[i,:L], num_it=c.num_it, stop=c.stop, beta=c.beta,
-                       skip_start=c.skip_start, skip_end=c.skip_end, meta=c.meta)
-
-    def windows(self)->tuple:
-        "Start and per-run stop of the runs' windows (None if their starts differ: short runs shrink their skips)"
-        ws = [self.window(L) for L in self.lens]
-        if len({w.start for w in ws})>1: return None
-        return ws[0].start,np.array([w.stop for w in ws])
-
-    def capped(self)->np.ndarray:
-        "The raw losses capped as `curve_xy` caps them, run by run"
-        res = self.raw.copy()
-        for L in np.unique(self.lens):
-            r = self.lens==L
-            y = res[r,:L]
-            y0 = np.median(y[:, :max(min_pts, L//10)], axis=1, keepdims=True)
-            res[r,:L] = np.minimum(y, y0+4*np.abs(y0-y.min(1, keepdims=True)))
-        return res
-
-# %% ../nbs/04_spread.ipynb #204ce1f3
-def _masked(a, lo, hi, fill):
-    "`a` with everything outside each row's `lo:hi[i]` set to `fill`"
-    j = np.arange(a.shape[1])
-    return np.where((j>=lo)&(j<hi[:,None]), a, fill)
-
-# %% ../nbs/04_spread.ipynb #26a846bd
-def _minimum_rows(R):
-    lo,hi = R.windows()
-    return R.lrs[np.argmin(_masked(R.smooth, lo, hi, np.inf), axis=1)]/10
-
-def _steep_rows(R):
-    lo,hi = R.windows()
-    g = np.diff(R.smooth, axis=1)/np.diff(np.log(R.lrs))
-    return R.lrs[np.argmin(_masked(g, lo, hi-1, np.inf), axis=1)]
-
-def _valley_rows(R):
-    lo,hi = R.windows()
-    sm,res = R.smooth.astype(np.float32),np.empty(len(R))
-    for i,e in enumerate(hi):
-        end,n = _lds_end(sm[i,lo:e])
-        start = end-n if n>1 else 0
-        sec = (end-start)/3
-        res[i] = R.lrs[lo+start+int(sec)+int(sec/2)]
-    return res
-
-def _slide_rows(R, lr_diff=15, thresh=.005):
-    lo,hi = R.windows()
-    S,(B,n) = R.smooth,R.smooth.shape
-    r,e = np.arange(B),hi-1
-    g = np.empty_like(S) # np.gradient of each row's window: centred inside, one-sided at its two ends
-    g[:,1:-1],g[:,0],g[:,-1] = (S[:,2:]-S[:,:-2])/2,S[:,1]-S[:,0],S[:,-1]-S[:,-2]
-    g[:,lo],g[r,e] = S[:,lo+1]-S[:,lo],S[r,e]-S[r,e-1]
-    nw = hi-lo
-    P = e[:,None]-np.arange(n)[None,:] # walking left from each row's end
-    Pc = np.clip(P, lr_diff, n-1)
-    ok = (np.abs(np.take_along_axis(g, Pc, 1)-np.take_along_axis(g, Pc-lr_diff, 1))>thresh) | (P<lo+lr_diff)
-    k = np.minimum(np.where(ok.all(1), n, np.argmin(ok, axis=1)), nw-lr_diff)
-    return R.lrs[lo+np.where(nw>lr_diff, nw-1-lr_diff-np.maximum(k-1, 0), 0)]
-
-def _basin_rows(R, w=1/3, h=0.4, f=0.4):
-    lo,hi = R.windows()
-    x,L = R.x,R.lens
-    S = _zl_rows(x, R.capped(), h, L)
-    B,n = S.shape
-    r,j = np.arange(B),np.arange(n)
-    i = np.argmin(_masked(S, lo, hi, np.inf), axis=1)
-    k = max(min_pts, int(np.searchsorted(x, x[lo]+0.5))-lo)
-    level = np.median(S[:, lo:lo+k], axis=1)
-    thr = S[r,i]+f*np.maximum(level-S[r,i], 0.)
-    above = (S>thr[:,None]) & (j[None,:]<L[:,None])
-    left,right = above & (j>=lo) & (j<i[:,None]),above & (j>=i[:,None])
-    has_l,has_r = left.any(1),right.any(1)
-    jl = np.where(has_l, n-1-np.argmax(left[:, ::-1], axis=1), lo)
-    jr = np.where(has_r, np.argmax(right, axis=1)-1, L-1)
-    def cross(jj, ok, default):
-        jj = np.clip(jj, 0, n-2)
-        a,b = S[r,jj],S[r,jj+1]
-        t = np.where(b==a, 0., np.clip((thr-a)/np.where(b==a, 1., b-a), 0., 1.))
-        return np.where(ok, x[jj]+t*(x[jj+1]-x[jj]), default)
-    x_lo,x_hi = cross(jl, has_l, x[lo]),cross(jr, has_r, x[L-1])
-    dx = np.diff(x)
-    dx = dx[dx>0]
-    dens = 1/float(np.median(dx)) if len(dx) else ref_density
-    x_lo = np.minimum(x_lo+math.log10(dens/ref_density), x_hi)
-    return np.clip(10**(x_lo+w*(x_hi-x_lo)), 10**x[lo], 10**x[hi-1])
+    def __len__(self): return len(self.curves)
 
 # %% ../nbs/04_spread.ipynb #d25167ec
-_rows = {valley:_valley_rows, slide:_slide_rows, minimum:_minimum_rows, steep:_steep_rows, basin:_basin_rows}
-
 def resampled_lrs(
     sg:Suggester, # A registered rule
     R:Resamples, # Resampled runs of a curve
 )->np.ndarray:
     "The learning rate `sg` suggests on each resampled run (NaN where it raised)"
-    f = _rows.get(sg.func)
-    if f is not None and R.windows() is not None: return f(R)
     res = np.full(len(R), np.nan)
-    for i in range(len(R)):
-        try: res[i] = sg(R.curve(i)).lr
-        except Exception: pass
+    for i,c in enumerate(R.curves):
+        try: res[i] = sg.bare(c).lr
+        except Exception: pass # a run the rule can't read counts as missing
     return res
 
 # %% ../nbs/04_spread.ipynb #f36ad735
@@ -241,9 +112,9 @@ def with_intervals(
     try: v = crv.log_view(); R = Resamples(v, n) # a linear sweep resampled as its rules read it
     except (CurveError, ValueError): return suggs
     def _iv(s, sg):
-        try: return interval(s.lr, resampled_lrs(sg, R))
-        except Exception: return None # an estimate that fails leaves the suggestion as it is
-    res = [replace(s, interval=_iv(s, sg)) for s,sg in zip(suggs, sgs)]
-    if v is crv: return res
-    return [s if s.interval is None else replace(s, interval=(min(s.interval[0], c[0]), max(s.interval[1], c[1])))
-            for s in res for c in [_cell(v, s)]]
+        try:
+            lo,hi = interval(s.lr, resampled_lrs(sg, R))
+            if v is not crv: c = _cell(v, s); lo,hi = min(lo, c[0]),max(hi, c[1])
+            return replace(s, interval=(lo, hi))
+        except Exception: return s # an estimate that fails (or none: no run it could read) leaves the suggestion as it is
+    return [_iv(s, sg) for s,sg in zip(suggs, sgs)]

@@ -14,24 +14,35 @@ from fastcore.basics import patch
 from .curve import *
 from .view import *
 from .view import _check_reads
+from .curve import _short
 
 # %% auto #0
-__all__ = ['suggesters', 'Suggestion', 'SuggestError', 'UnknownSuggester', 'Suggester', 'Suggesters', 'suggest_lrs']
+__all__ = ['suggesters', 'SuggestError', 'UnknownSuggester', 'Suggestion', 'Suggester', 'Suggesters', 'suggest_lrs']
+
+# %% ../nbs/02_suggest.ipynb #c7e0953a
+class SuggestError(ValueError):
+    "A suggestion rule is unknown, badly named, or returned something unusable"
+
+class UnknownSuggester(SuggestError, KeyError):
+    "No rule is registered under this name"
+    def __str__(self): return self.args[0]
 
 # %% ../nbs/02_suggest.ipynb #c97ecd5f
-def _num(o, what)->float:
-    "`o` as a Python float: a number, a numpy scalar, a 0-d array or tensor; a clear TypeError otherwise"
-    if isinstance(o, (torch.Tensor,np.ndarray)) and o.ndim==0: o = o.item()
-    if isinstance(o, (bool,np.bool_)) or not isinstance(o, (int,float,np.integer,np.floating)):
-        raise TypeError(f"Suggestion {what} must be a number, got {o!r}")
-    return float(o)
+def _field(v, what, **kw):
+    "`check_num(v, what, **kw)`, its refusal a `SuggestError`"
+    try: return check_num(v, what, **kw)
+    except (TypeError,ValueError) as e: raise SuggestError(str(e)) from None
+
+def _lr(v, what)->float: return _field(v, what, lo=0, lo_open=True, fix='a learning rate is a finite number above 0')
 
 def _pair(o, what):
-    "`o` as a `(lo, hi)` tuple of floats, or None"
+    "`o` as a `(lo, hi)` pair of learning rates, `lo<=hi`, or None"
     if o is None: return None
     if isinstance(o, (str,bytes)) or not hasattr(o, '__len__') or len(o)!=2:
-        raise TypeError(f"Suggestion {what} must be None or a pair (lo, hi) of numbers, got {o!r}")
-    return tuple(_num(v, what) for v in o)
+        raise SuggestError(f"{what} must be None or a pair (lo, hi) of learning rates, got {_short(o)}")
+    lo,hi = (_lr(v, f'{what}[{i}]') for i,v in enumerate(o))
+    if lo>hi: raise SuggestError(f"{what} must be a pair (lo, hi) with lo <= hi, got {_short(o)}: give its ends in order")
+    return lo,hi
 
 class _NaN:
     "What a NaN compares and hashes as, in a `Suggestion`'s key"
@@ -68,14 +79,14 @@ class Suggestion:
         return f'Suggestion({self.name or "?"}: lr={self.lr:.2e}{how}{iv})'
 
     def __post_init__(self):
-        "Numbers (numpy scalars, 0-d tensors) become Python floats; what isn't a number is refused"
+        "Learning rates checked (finite, above 0; a span or interval from low to high), numbers made Python floats; a `SuggestError` naming the field otherwise"
         set_ = partial(object.__setattr__, self)
-        set_('lr', _num(self.lr, 'lr'))
-        if self.src_lr is not None: set_('src_lr', _num(self.src_lr, 'src_lr'))
-        for k in 'loss','src_loss': set_(k, _num(getattr(self, k), k))
+        set_('lr', _lr(self.lr, 'lr'))
+        if self.src_lr is not None: set_('src_lr', _lr(self.src_lr, 'src_lr'))
+        for k in 'loss','src_loss': set_(k, _field(getattr(self, k), k, nan_ok=True)) # NaN: not known
         for k in 'span','interval': set_(k, _pair(getattr(self, k), k))
         for k in 'note','name','reads':
-            if not isinstance(getattr(self, k), str): raise TypeError(f"Suggestion {k} must be a string, got {getattr(self, k)!r}")
+            if not isinstance(getattr(self, k), str): raise SuggestError(f"Suggestion's {k} must be a string, got {_short(getattr(self, k))}")
 
     def _key(self): return _key(tuple(getattr(self, f.name) for f in fields(self)))
     def __eq__(self, other):
@@ -83,14 +94,6 @@ class Suggestion:
         if not isinstance(other, Suggestion): return NotImplemented
         return self._key()==other._key()
     def __hash__(self): return hash(self._key())
-
-# %% ../nbs/02_suggest.ipynb #c7e0953a
-class SuggestError(ValueError):
-    "A suggestion rule is unknown, badly named, or returned something unusable"
-
-class UnknownSuggester(SuggestError, KeyError):
-    "No rule is registered under this name"
-    def __str__(self): return self.args[0]
 
 # %% ../nbs/02_suggest.ipynb #10dcd51c
 _reserved = {'curve','suggestions','plot','table','count','index','applied','group_lrs','fit_lr','per_group'}
@@ -143,32 +146,21 @@ def _fn_name(f):
     return getattr(f, '__name__', type(f).__name__)
 
 # %% ../nbs/02_suggest.ipynb #14b9424a
-def _call_fastai(f, crv):
+def _call_fastai(f, crv)->Suggestion:
     "Call a fastai-style rule as fastai's `lr_find` does, on float32 tensors of the window"
     w = crv.window
     lrs,losses = torch.tensor(crv.lrs[w], dtype=torch.float32),torch.tensor(crv.smooth[w], dtype=torch.float32)
     res = f(lrs, losses, crv.num_it)
-    try:
-        lr,(x,_) = res
-        lr,x = _num(lr, 'lr'),_num(x, 'point')
-    except (TypeError,ValueError): raise _BadReturn(res, "a rule of fastai's form returns (lr, (x, y))") from None
+    try: lr,(x,_) = res
+    except (TypeError,ValueError): raise SuggestError(f"{_short(res)} is not fastai's pair (lr, (x, y))") from None
+    lr,x = _lr(lr, 'lr'),_lr(x, 'src_lr')
     return Suggestion(lr) if math.isclose(x, lr, rel_tol=1e-6) else Suggestion(lr, src_lr=x, note='point it returned')
-
-class _BadReturn(Exception):
-    "A rule returned `res`, which is not a suggestion"
-    def __init__(self, res, why): self.res,self.why = res,why
 
 def _as_suggestion(res)->Suggestion:
     "What a rule of an `LRCurve` returned, as a `Suggestion`"
     if isinstance(res, Suggestion): return res
     try: return Suggestion(res[0] if isinstance(res, tuple) and len(res)==2 else res)
-    except (TypeError,IndexError): raise _BadReturn(res, "a rule returns a learning rate (a number), a Suggestion, "
-                                                    "or fastai's pair (lr, (x, y))") from None
-
-def _short(o, n=120):
-    s = repr(o)
-    return s if len(s)<=n else s[:n]+'...'
-
+    except SuggestError as e: raise SuggestError(f"{e} (a rule returns a learning rate, a Suggestion, or fastai's pair (lr, (x, y)))") from None
 
 # %% ../nbs/02_suggest.ipynb #edbf4ca3
 class Suggester:
@@ -181,21 +173,21 @@ class Suggester:
         self.reads = 'smooth' if reads is None or self.fastai_style else _check_reads(reads)
         self.__doc__ = inspect.getdoc(func)
 
-    def __call__(self, crv:LRCurve)->Suggestion:
+    def bare(self, crv:LRCurve)->Suggestion:
+        "The `Suggestion` the rule returns on `crv`, checked, without the losses the registry reads off the curve (what the intervals need)"
         v = crv.log_view() # a linear sweep binned evenly in log lr; an exponential one as it is
-        try: res = _call_fastai(self.func, v) if self.fastai_style else _as_suggestion(self.func(v))
-        except _BadReturn as e:
-            raise SuggestError(f"Suggester {self.name!r} returned {_short(e.res)} on {crv}: {e.why}.") from None
+        try: return _call_fastai(self.func, v) if self.fastai_style else _as_suggestion(self.func(v))
+        except SuggestError as e: raise SuggestError(f"Suggester {self.name!r} returned an unusable suggestion on {crv}: {e}") from None
         except CurveError: raise
         except Exception as e:
             e.add_note(f"(raised by suggester {self.name!r} on {crv})")
             raise
-        if not (math.isfinite(res.lr) and res.lr>0):
-            raise SuggestError(f"Suggester {self.name!r} returned lr={res.lr} on {crv}: a learning rate must be "
-                               "finite and positive.")
-        r = self.reads
-        src_loss = crv.loss_at(res.src_lr, reads=r) if res.derived else math.nan
-        return replace(res, name=self.name, reads=r, loss=crv.loss_at(res.lr, reads=r), src_loss=src_loss)
+
+    def __call__(self, crv:LRCurve)->Suggestion:
+        "The rule's `Suggestion` on `crv`, with its name and the losses at its points on the curve it reads"
+        s,r = self.bare(crv),self.reads
+        src_loss = crv.loss_at(s.src_lr, reads=r) if s.derived else math.nan
+        return replace(s, name=self.name, reads=r, loss=crv.loss_at(s.lr, reads=r), src_loss=src_loss)
 
     def __repr__(self): return f"Suggester({self.name!r})"
 

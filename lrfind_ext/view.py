@@ -1,4 +1,4 @@
-"""What a rule reads: the losses without lag, the raw losses in the window, three curves by name, the loss at any learning rate, and a linear sweep seen evenly in log lr.
+"""What a rule reads: the window of points, the losses without lag, the raw losses in it, where a curve starts, three curves by name, the loss at any learning rate, a linear sweep seen evenly in log lr; and a curve saved and read back.
 
 Docs: https://lrfind-ext.github.io/lrfind_ext/view.html.md"""
 
@@ -6,14 +6,79 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/view.html.md"""
 
 # %% ../nbs/01_view.ipynb #c3d2e5f4
 from __future__ import annotations
-import math
+import dataclasses,json,math
 import numpy as np
+from pathlib import Path
 from fastcore.basics import patch
 from .curve import *
-from .curve import _n_finite,_linear
+from .curve import _n_finite,_median,_fmt
 
 # %% auto #0
-__all__ = ['reads', 'zerolag_h', 'loglr_smooth', 'curve_xy']
+__all__ = ['reads', 'zerolag_h', 'CurveError', 'loglr_smooth', 'curve_xy', 'start_level', 'LogView']
+
+# %% ../nbs/01_view.ipynb #0435d866
+class CurveError(ValueError):
+    "An `LRCurve` has too few usable points to suggest a learning rate"
+
+# %% ../nbs/01_view.ipynb #ec4af7ae
+@patch(as_prop=True)
+def window(self:LRCurve):
+    "The `slice` of points that suggesters read, fastai's `num_it//10:-skip_end` whenever possible"
+    if '_window' not in self.__dict__: self.__dict__['_window'] = self._find_window() # (read-only: found once)
+    return self.__dict__['_window']
+
+@patch
+def _find_window(self:LRCurve):
+    n,nf = len(self),_n_finite(self.smooth)
+    if (np.diff(self.lrs)<0).any():
+        i = int(np.flatnonzero(np.diff(self.lrs)<0)[0])
+        raise CurveError(f"The learning rates of this curve do not increase (step {i+1}: {_fmt(self.lrs[i])} then "
+                         f"{_fmt(self.lrs[i+1])}): did another callback change the learning rate during lr_find?")
+    lo,hi = self.skip_start, min(n-self.skip_end, nf)
+    if not self.log_even and n>1: lo,hi = self._log_skips(nf)
+    if hi-lo >= min_pts: return slice(lo,hi)
+    # Too few points: shrink both skips in proportion to the finite points recorded
+    lo,hi = min(lo, nf//10), min(nf, n-min(self.skip_end, nf//10))
+    if hi-lo >= min_pts: return slice(lo,hi)
+    raise CurveError(self._why_empty(nf))
+
+@patch
+def _log_skips(self:LRCurve, nf)->tuple:
+    "A linear sweep's window: as much of the log range skipped at each end as `skip_start` and `skip_end` points of an exponential sweep skip"
+    x,d = np.log10(self.lrs),self.bins_per_decade
+    lo = int(np.searchsorted(x, x[0]+self.skip_start/d-1e-9))
+    return lo,min(int(np.searchsorted(x, x[-1]-self.skip_end/d+1e-9, 'right')), nf)
+
+@patch
+def _why_empty(self:LRCurve, nf):
+    "Explain why a curve has no usable window"
+    n = len(self)
+    if n==0:
+        if self.stop in ('num_it','data'): return "The lr_find run recorded no points: the training dataloader gave no batches."
+        return f"The lr_find run recorded no points: it stopped before its first step ({self.stop_txt})."
+    if nf==0: return (f"The loss was {self.smooth[0]} from the first step (lr={_fmt(self.lrs[0])}), before the learning "
+                      "rate could matter: check the data, the model and the loss function on one batch.")
+    msg = f"The lr_find run recorded only {nf} finite point{'s'*(nf!=1)}"
+    if nf<n: msg += f" (the loss was {self.smooth[nf]} at lr={_fmt(self.lrs[nf])})"
+    elif self.stop!='num_it': msg += f" before it stopped ({self.stop_txt} at lr={_fmt(self.lrs[-1])})"
+    return (msg + f"; suggesting a learning rate needs at least {min_pts}. Try a lower start_lr, a larger num_it, "
+            "or stop_div=False.")
+
+# %% ../nbs/01_view.ipynb #3b0dc629
+@patch(as_prop=True)
+def log_even(self:LRCurve)->bool:
+    "Whether the points are spread evenly in log lr (an exponential sweep), so that the rules read the curve as it is"
+    return self.sweep=='exp'
+
+@patch(as_prop=True)
+def bins_per_decade(self:LRCurve)->float:
+    "Points per decade of an exponential sweep of `num_it` steps over this run's schedule (the record's, else the recorded learning rates')"
+    s,e,n = self.run.start_lr,self.run.end_lr,len(self)
+    if s is None or not e>s:
+        if n<2 or self.lrs[-1]<=self.lrs[0]: return float(max(self.num_it, 1))
+        s = float(self.lrs[0])
+        e = (s+(self.lrs[-1]-s)*self.num_it/(n-1)) if self.sweep=='linear' else s*(self.lrs[-1]/s)**(self.num_it/(n-1))
+    return max(self.num_it, 1)/math.log10(e/s)
 
 # %% ../nbs/01_view.ipynb #4affaa39
 def loglr_smooth(
@@ -28,13 +93,10 @@ def loglr_smooth(
     if (np.diff(x)<0).any(): raise ValueError("x must be sorted (log learning rates of a schedule)")
     if not len(x): return y.copy(),y.copy()
     lo,hi = np.searchsorted(x, x-h, 'left'),np.searchsorted(x, x+h, 'right')
-    y0 = np.median(y)
+    y0 = _median(y)
     xc,yc = x-x.mean(),y-y0 # centred, so that the running sums lose no precision
-    n = (hi-lo).astype(np.float64)
-    def mean(a):
-        c = np.concatenate([[0.], np.cumsum(a)])
-        return (c[hi]-c[lo])/n
-    mx,my,mxx,mxy = mean(xc),mean(yc),mean(xc*xc),mean(xc*yc)
+    c = np.concatenate([np.zeros((4,1)), np.cumsum(np.stack([xc, yc, xc*xc, xc*yc]), axis=1)], axis=1)
+    mx,my,mxx,mxy = (c[:,hi]-c[:,lo])/(hi-lo)
     vx = mxx-mx*mx
     ok = vx > 1e-12
     slope = np.where(ok, (mxy-mx*my)/np.where(ok, vx, 1.), 0.)
@@ -51,9 +113,19 @@ def curve_xy(
     nf = _n_finite(ys)
     x,y = np.log10(crv.lrs[:nf]),np.array(ys[:nf], dtype=np.float64)
     # A blow-up is a blow-up however large: cap the losses at 4 times the fall above the starting level
-    y0 = np.median(y[:max(min_pts, nf//10)])
+    y0 = _median(y[:max(min_pts, nf//10)])
     y = np.minimum(y, y0+4*abs(y0-y.min()))
     return x,y,w.start,min(w.stop, nf)
+
+# %% ../nbs/01_view.ipynb #a3e8412f
+def start_level(
+    x, # Sorted positions: log10 of the learning rates
+    y, # Values at `x`: the losses (smoothed or not)
+    lo:int=0, # Where the curve starts (the window's first point)
+)->float:
+    "Where the curve starts: the median of `y` over the first half decade of `x` from `lo`, at least `min_pts` points"
+    k = max(min_pts, int(np.searchsorted(x, x[lo]+0.5))-lo)
+    return _median(y[lo:lo+k])
 
 # %% ../nbs/01_view.ipynb #e3029761
 reads = ('smooth','raw','zerolag')
@@ -111,10 +183,14 @@ def _bin_starts(x, d)->np.ndarray:
     k = np.floor(x*d)
     return np.flatnonzero(np.r_[True, k[1:]!=k[:-1]]) if len(x) else np.zeros(0, dtype=np.int64)
 
+class LogView(LRCurve):
+    "A linear sweep's points binned evenly in log lr, with the run's record: what its rules read (`LRCurve.log_view`)"
+    log_even = True
+
 @patch
 def log_view(self:LRCurve)->LRCurve:
-    "The curve the rules read: itself for an exponential sweep; a linear one binned evenly in log lr, fastai's moving average recomputed on the bins"
-    if not _linear(self): return self
+    "The curve the rules read: itself if its points are even in log lr; a linear sweep binned evenly in log lr, fastai's moving average recomputed on the bins"
+    if self.log_even: return self
     w,n,d = self.window,len(self),self.bins_per_decade
     x = np.log10(self.lrs)
     c = max(w.stop, _n_finite(self.smooth if self.losses is None else self.losses))
@@ -126,8 +202,64 @@ def log_view(self:LRCurve)->LRCurve:
     st = np.concatenate(starts).astype(np.int64)
     cnt = np.diff(np.r_[st, n])
     mean = lambda v: np.add.reduceat(v, st)/cnt if len(st) else v[:0]
-    lrs = 10**mean(x)
     raw = None if self.losses is None else mean(self.losses)
-    sm = mean(self.smooth) if raw is None else smooth_losses(raw, self.beta)
-    return LRCurve(lrs, raw, sm, num_it=self.num_it, stop=self.stop, beta=self.beta, skip_start=nb[0],
-                   skip_end=len(st)-nb[0]-nb[1], meta=dict(self.meta, log_even=True))
+    return LogView(10**mean(x), raw, None if raw is not None else mean(self.smooth), skip_start=nb[0],
+                   skip_end=len(st)-nb[0]-nb[1], run=self.run)
+
+# %% ../nbs/01_view.ipynb #98492752
+def _enc(a): return None if a is None else [x if math.isfinite(x) else str(x) for x in a.tolist()]
+def _dec(a): return None if a is None else [float(x) for x in a]
+_keys = {1:{'lrs','losses','smooth','num_it','stop','beta','skip_start','skip_end','meta'},
+         2:{'version','lrs','losses','smooth','skip_start','skip_end','run'}}
+
+def _from_v1(d:dict)->dict:
+    "A curve saved in format 1 (its record a `meta` dict, before `RunInfo`) in format 2: what `RunInfo` holds, the rest left out"
+    m = d.get('meta') or {}
+    one = lambda k: [m[k]] if k in m else []
+    starts,ends = m.get('start_lrs') or one('start_lr'),m.get('end_lrs') or one('end_lr')
+    run = {k:m[k] for k in ('sweep','mode','stopped_by','batches','skipped','world_size','valid_batches','valid_items') if k in m}
+    run.update({k:d[k] for k in ('num_it','stop','beta') if k in d}, start_lrs=starts, end_lrs=ends,
+               group=m.get('group', -1) if -len(starts)<=m.get('group', -1)<len(starts) else -1)
+    return dict({k:d[k] for k in ('lrs','losses','smooth','skip_start','skip_end') if k in d}, version=2, run=run)
+
+# %% ../nbs/01_view.ipynb #2734d554
+@patch
+def to_dict(self:LRCurve)->dict:
+    "The curve as a JSON-ready `dict`, its record included"
+    return dict(version=RunInfo.version, lrs=_enc(self.lrs), losses=_enc(self.losses), smooth=_enc(self.smooth),
+                skip_start=self.skip_start, skip_end=self.skip_end, run=dataclasses.asdict(self.run))
+
+@patch(cls_method=True)
+def from_dict(cls:LRCurve, d:dict)->LRCurve:
+    "Rebuild a curve from `LRCurve.to_dict`'s output, in today's format or format 1"
+    if not isinstance(d, dict) or 'lrs' not in d: raise ValueError(f"Not a saved LRCurve: {str(d)[:80]}")
+    v = d.get('version', 1)
+    if v not in _keys: raise ValueError(f"This curve was saved in format {v!r}: this lrfind_ext reads formats 1 and 2 (upgrade it)")
+    bad = set(d)-_keys[v]
+    if bad: raise ValueError(f"Not a saved LRCurve: unknown keys {sorted(bad)}")
+    if v==1: d = _from_v1(d)
+    try: run = RunInfo(**d.get('run', {}))
+    except TypeError as e: raise ValueError(f"Not a saved LRCurve: {e}") from None
+    return cls(_dec(d['lrs']), _dec(d.get('losses')), _dec(d.get('smooth')), skip_start=d.get('skip_start'),
+               skip_end=d.get('skip_end', 5), run=run)
+
+@patch
+def save(self:LRCurve, fn)->Path:
+    "Write the curve to `fn` as JSON"
+    fn = Path(fn)
+    fn.write_text(json.dumps(self.to_dict()))
+    return fn
+
+@patch(cls_method=True)
+def load(cls:LRCurve, fn)->LRCurve:
+    "Read a curve written by `LRCurve.save`"
+    return cls.from_dict(json.loads(Path(fn).read_text()))
+
+@patch(as_prop=True)
+def meta(self:LRCurve)->dict:
+    "The record as format 1's `meta` dict, a new one at each call: for code written before `LRCurve.run`, which it should read instead"
+    r = self.run
+    d = dict(start_lr=r.start_lr, end_lr=r.end_lr, group=r.group, n_groups=r.n_groups, mode=r.mode, sweep=r.sweep, batches=r.batches,
+             skipped=r.skipped, world_size=r.world_size, stopped_by=r.stopped_by, valid_batches=r.valid_batches, valid_items=r.valid_items)
+    if r.n_groups>1: d.update(start_lrs=list(r.start_lrs), end_lrs=list(r.end_lrs))
+    return {k:v for k,v in d.items() if v is not None}

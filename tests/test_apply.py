@@ -3,7 +3,7 @@ import math,pickle
 import numpy as np
 import pytest
 from fastai.callback.core import Callback
-from fastai.learner import Learner,load_learner
+from fastai.learner import load_learner
 from lrfind_ext.result import fit_form,group_values
 from lrf_testutils import digits,two_groups,capture,diff
 
@@ -38,14 +38,6 @@ def test_set_lr_sets_that_suggestion_and_nothing_else(set_lr, name):
     assert res.table().splitlines()[-1] == f"learn.lr = {getattr(res, name):.2e} ({name}'s suggestion, set by set_lr)"
     assert f"learn.lr = {getattr(res, name):.2e}" in res._repr_html_()
 
-def test_fit_trains_at_it():
-    "fastai's fit(n, lr=None) sets every group's learning rate to learn.lr"
-    learn = digits()
-    res = run(learn, set_lr=True)
-    spy = HyperSpy()
-    with learn.no_bar(): learn.fit(1, cbs=spy)
-    assert len(spy.lrs) == len(learn.dls.train) and {lr for row in spy.lrs for lr in row} == {res.basin}
-
 def test_fit_one_cycle_trains_at_it():
     "fastai's fit_one_cycle(n, lr_max=None) takes learn.lr as its peak: the schedule rises to it and falls from it"
     learn = digits()
@@ -68,14 +60,6 @@ def test_a_failed_run_applies_nothing():
     with pytest.raises(RuntimeError, match='boom'): run(learn, set_lr=True, cbs=Boom())
     assert learn.lr == 1e-3
 
-@pytest.mark.parametrize('kw,msg', [(dict(set_lr='steep'), "set_lr='steep' is not one of the rules lr_find will run"),
-                                     (dict(set_lr=True, suggest_funcs=None), 'asks for none'),
-                                     (dict(set_lr=1e-2), 'set_lr must be False, True')])
-def test_bad_set_lr_fails_before_training(kw, msg, monkeypatch):
-    learn = digits()
-    monkeypatch.setattr(Learner, 'fit', lambda *a, **k: pytest.fail('trained'))
-    with pytest.raises((ValueError, TypeError), match=msg): learn.lr_find(show_plot=False, **kw)
-
 # ---- every parameter group ----
 
 def grouped(**kw): return digits(splitter=two_groups, **kw)
@@ -92,14 +76,6 @@ def test_discriminative_sweep_gives_a_slice_and_applies_it():
     spy = HyperSpy()
     with learn.no_bar(): learn.fit(1, cbs=spy)
     assert spy.lrs[0] == pytest.approx([res.basin/100, res.basin]) # fastai spreads the slice as the sweep did
-
-def test_one_cycle_per_group():
-    learn = grouped()
-    res = run(learn, [1e-9, 1e-7], [1e-1, 10.], set_lr=True)
-    spy = HyperSpy()
-    with learn.no_bar(): learn.fit_one_cycle(1, cbs=spy)
-    peak = np.max(spy.lrs, axis=0)
-    assert peak/np.array(res.group_lrs()) == pytest.approx([1, 1], rel=1e-2)
 
 def test_uneven_groups_give_a_list_fastai_accepts():
     "Three groups not spread evenly in log lr: a list, one per group, which fit trains with as it is"

@@ -12,8 +12,9 @@ from fastai.callback.core import Callback,CancelFitException
 from fastai.callback.schedule import valley,slide,minimum,steep,SuggestionMethod,LRFinder,SchedExp
 from fastcore.test import test_eq as _test_eq # (imported as test_eq, pytest would collect it)
 import lrfind_ext
-from lrfind_ext.curve import LRCurve,smooth_losses,CurveError
-from lrfind_ext.suggest import suggesters,Suggestion
+from lrfind_ext.curve import LRCurve,RunInfo,smooth_losses
+from lrfind_ext.view import CurveError
+from lrfind_ext.suggest import suggesters,Suggestion,SuggestError
 from lrfind_ext.finder import fastai_lr_find
 from lrfind_ext.result import lr_result,LRFindResult
 from lrf_testutils import synth,digits,two_groups,Counter,RaiseAt,Log
@@ -206,7 +207,7 @@ def test_list_lrs_per_group(group):
     assert len(spy.lrs) == n
     for k,row in enumerate(spy.lrs): assert row == [s*(e/s)**(k/n) for s,e in zip(starts, ends)]
     assert learn.recorder.lrs == [row[group] for row in spy.lrs]
-    assert res.curve.meta['group'] == group and res.curve.meta['start_lr'] == starts[group]
+    assert res.curve.run.group == group and res.curve.run.start_lr == starts[group] and res.curve.run.start_lrs == tuple(starts)
 
 def test_slice_lrs_like_fastai():
     "A slice spreads over the groups as fastai's `set_hyper` spreads `lr_max=slice(...)`"
@@ -297,13 +298,13 @@ def test_recorder_pickles_without_lrfind_ext(diverged):
 def test_curve_save_load(tmp_path):
     lrs = np.geomspace(1e-7, 1, 12)
     losses = [2., 1.9, 1.5, 1.2, 1., .9, np.inf, -np.inf, np.nan, 3., 4., 5.]
-    crv = LRCurve(lrs, losses, num_it=100, stop='nonfinite', meta=dict(group=-1, start_lr=1e-7))
+    crv = LRCurve(lrs, losses, num_it=100, stop='nonfinite', run=RunInfo(start_lrs=[1e-7], end_lrs=[10.], mode='valid', valid_items=64))
     fn = crv.save(tmp_path/'c.json')
     json.loads(fn.read_text(), parse_constant=lambda c: pytest.fail(f'not strict JSON: {c}'))
     c2 = LRCurve.load(fn)
     for k in ('lrs','losses','smooth'): np.testing.assert_array_equal(getattr(c2, k), getattr(crv, k)) # NaN == NaN here
     assert np.isposinf(c2.losses[6]) and np.isneginf(c2.losses[7]) and np.isnan(c2.losses[8])
-    assert (c2.num_it, c2.stop, c2.beta, c2.skip_start, c2.skip_end, c2.meta) == (100, 'nonfinite', .98, 10, 5, crv.meta)
+    assert (c2.num_it, c2.stop, c2.beta, c2.skip_start, c2.skip_end, c2.run) == (100, 'nonfinite', .98, 10, 5, crv.run)
 
 def test_saved_run_suggests_the_same(diverged, tmp_path):
     "A curve saved from a real run, loaded back, gives the same suggestions"
@@ -330,27 +331,13 @@ def test_fastai_callbacks_stand_aside(cb, tmp_path):
 
 # ---- issue 11 (reliability): the stop reason, the result's namedtuple methods, numpy arguments ----
 
-class CancelAt(Callback):
-    "Ends the fit (fastai's CancelFitException) at the `at`-th batch"
-    def __init__(self, at): self.at,self.n = at,0
-    def after_batch(self):
-        self.n += 1
-        if self.n==self.at: raise CancelFitException()
-
-def test_cancelled_by_another_callback():
-    learn = synth(cbs=CancelAt(8))
-    with learn.no_bar(): res = learn.lr_find(show_plot=False)
-    c = res.curve
-    assert c.stop == 'cancelled' and len(c) == 8 and c.meta['stopped_by'] == 'CancelAt'
-    assert 'stopped by a callback (CancelAt)' in res._stop_txt() and 'CancelAt' in repr(c)
-
 def test_terminate_on_nan_is_a_stop_reason():
     from fastai.callback.tracker import TerminateOnNaNCallback
     from lrf_testutils import nan_after
     learn = synth(cbs=TerminateOnNaNCallback())
     learn.loss_func = nan_after(learn.loss_func, 12)
     with learn.no_bar(): res = learn.lr_find(show_plot=False, stop_div=False)
-    assert res.curve.stop == 'cancelled' and res.curve.meta['stopped_by'] == 'TerminateOnNaNCallback'
+    assert res.curve.stop == 'cancelled' and res.curve.run.stopped_by == 'TerminateOnNaNCallback'
     assert 'ran out of batches' not in res._stop_txt()
 
 def test_cancelled_before_the_first_step_says_so():
@@ -369,7 +356,7 @@ def test_replace_keeps_curve_and_says_what_changed(diverged):
     assert r2.suggestions['minimum'] == res.suggestions['minimum'] # the others unchanged
     assert 'replaced' in r2.table() and 'replaced' in r2._repr_html_() and r2.plot() is not None
     assert pickle.loads(pickle.dumps(r2)).suggestions == r2.suggestions
-    with pytest.raises(TypeError, match='valley'): res._replace(valley='fast')
+    with pytest.raises(SuggestError, match='valley'): res._replace(valley='fast')
 
 def test_make_works_without_curve(diverged):
     _,res = diverged
@@ -380,17 +367,26 @@ def test_make_works_without_curve(diverged):
     with pytest.raises(ValueError, match='no curve'): r2.plot()
 
 def test_numpy_arguments_save(tmp_path):
-    "numpy scalars as arguments become Python numbers in the curve's meta, which saves to JSON"
+    "numpy scalars as arguments become Python numbers in the curve's record, which saves to JSON and loads back the same"
     learn = synth()
     with learn.no_bar(): res = learn.lr_find(show_plot=False, group=np.int64(0), start_lr=np.float32(1e-6), num_it=np.int64(20))
-    m = res.curve.meta
-    assert type(m['group']) is int and type(m['start_lr']) is float and type(res.curve.num_it) is int
-    c2 = LRCurve.load(res.curve.save(tmp_path/'c.json'))
-    assert c2.meta == m
+    r = res.curve.run
+    assert type(r.group) is int and type(r.start_lr) is float and type(res.curve.num_it) is int
+    assert LRCurve.load(res.curve.save(tmp_path/'c.json')).run == r
 
-def test_save_numpy_and_tensor_meta(tmp_path):
-    crv = LRCurve(np.geomspace(1e-5, 1, 8), np.linspace(2, 1, 8),
-                  meta=dict(a=np.int64(3), b=np.float32(.5), c=torch.tensor(2.), d=np.arange(2), e=(np.bool_(True),)))
-    c2 = LRCurve.load(crv.save(tmp_path/'c.json'))
-    assert c2.meta == dict(a=3, b=.5, c=2., d=[0, 1], e=[True])
-    with pytest.raises(TypeError, match=r"meta\['f'\]"): LRCurve([1e-3], [1.], meta=dict(f=object())).save(tmp_path/'x.json')
+def test_the_record_of_the_run(tmp_path):
+    "lr_find writes every fact of the run once, in the curve's RunInfo; the saved curve holds it"
+    learn = digits(splitter=two_groups)
+    with learn.no_bar(): res = learn.lr_find(slice(1e-7, 1e-5), 1., num_it=30, div=10, show_plot=False, valid=1, mode='linear')
+    r = LRCurve.load(res.curve.save(tmp_path/'c.json')).run
+    assert r == res.curve.run == RunInfo(num_it=30, sweep='linear', start_lrs=(1e-7, 1e-5), end_lrs=(1., 1.), group=-1, div=10., mode='valid',
+                                         stop=res.curve.stop, batches=len(res.curve), valid_batches=1, valid_items=64)
+
+def test_files_saved_before_the_record_load(tmp_path):
+    "A curve saved by lrfind_ext before RunInfo (format 1: a meta dict, NaN and inf as strings) loads, and suggests as it did then"
+    c = LRCurve.load(Path(__file__).parent/'data'/'curve_v1.json') # lr_find with two groups, linear, a loss inf then NaN
+    assert c.run == RunInfo(num_it=30, sweep='linear', start_lrs=(1e-5, 1e-4), end_lrs=(.1, 1.), batches=30) # its note left out
+    assert np.isposinf(c.losses[26]) and np.isnan(c.losses[27:]).all() and np.isposinf(c.smooth[26])
+    assert [s.lr for s in lrfind_ext.suggest.suggest_lrs(c, ('basin', 'valley'))] == [0.16208598981690137, 0.03343000000000001] # as then
+    c2 = LRCurve.load(c.save(tmp_path/'c.json')) # and in today's format, exactly
+    assert c2.run == c.run and c2.to_dict() == c.to_dict() and json.loads((tmp_path/'c.json').read_text())['version'] == 2

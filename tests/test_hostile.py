@@ -1,15 +1,16 @@
 """A hostile but fair pass over every public function and every promise of the docs: bad inputs, odd learners, runs
 that end every way, callbacks that change everything, data that is not what it claims. Organised by what the attacks
-target; each attack is one test case (a parametrized case counts once): 148 in all.
+target; each attack is one test case (a parametrized case counts once): 204 in all.
 
-- arguments of `lr_find` (60): each bad value fails with a clear error naming the argument and what was given, before
-  any training (no callback event, nothing moved); values that are fine in another type (numpy, tensors) are taken,
-  as plain Python values.
+- arguments of `lr_find` (105): one table of 90 bad values run against `check_args` (the learner built once), each
+  refused with an error naming the argument, showing the value and saying what is wanted; five of them end to end,
+  before any training (no callback event, nothing moved); four bad learners; values that are fine in another type
+  (numpy, tensors) are taken, as plain Python values.
 - the restore (30): a callback changes the model, optimizer, data, hooks, classes, global torch state...; the run
   raises at every stage, a rule or the plot or the restore itself fails; everything comes back.
-- the registry and what rules return (13)
-- the result (10)
-- the curve: construction, window, slicing, save/load, reading, the divergence rule (25)
+- the registry and what rules return (14), a rule that tries to change the curve included
+- the result (18), `_replace` with values that are not learning rates included
+- the curve: construction, window, slicing, save/load, reading, the divergence rule (27)
 - the setups: mixed precision, accumulation, groups, validation mode, train-only data (10)
 
 Run against the code as it was before issue 11, 69 of them fail (some only because they use the new `cbs` argument
@@ -30,7 +31,9 @@ from fastai.callback.core import CancelFitException,CancelStepException,CancelBa
 from fastai.callback.training import GradientAccumulation
 from fastai.optimizer import OptimWrapper
 import lrfind_ext
-from lrfind_ext.curve import LRCurve,CurveError,synth_curve,smooth_losses,div_stop,div_start,check_div
+from lrfind_ext.curve import LRCurve,RunInfo,synth_curve,smooth_losses,div_stop,div_start
+from lrfind_ext.view import CurveError
+from lrfind_ext.checks import check_args
 from lrfind_ext.view import loglr_smooth
 from lrfind_ext.suggest import suggesters,Suggestion,SuggestError,UnknownSuggester,suggest_lrs
 from lrfind_ext.result import lr_result
@@ -59,45 +62,85 @@ def two_group_synth(**kw):
     "fastai's synthetic regression learner with its two parameters in two groups"
     return synth(splitter=lambda m: [[m.a], [m.b]], **kw)
 
-# ---- arguments of lr_find: a clear error, naming the argument, before any training ----
+# ---- arguments of lr_find: one table run against check_args, a few end to end ----
+
+def three_groups(m):
+    "The digits MLP's parameters in three groups"
+    return [list(m[0].parameters())[:1], list(m[0].parameters())[1:], list(m[2].parameters())]
+
+@pytest.fixture(scope='module')
+def three():
+    "A learner with three parameter groups, built once: checking arguments changes nothing"
+    return digits(splitter=three_groups)
 
 class _B: pass
-BAD_ARGS = {
-    'start-none': (dict(start_lr=None), TypeError, r'start_lr must be a number.*got None'),
+POS,INT = 'a positive finite number','a positive integer'
+BAD_ARGS = { # the arguments, the exception, what its message says (about the learner above: three groups, validation data)
+    'start-none': (dict(start_lr=None), TypeError, rf'start_lr must be {POS}, got None'),
+    'start-string': (dict(start_lr='1e-7'), TypeError, r"start_lr must be a number, a list of numbers \(one per parameter group\) or a slice, got '1e-7'"),
     'start-empty-list': (dict(start_lr=[]), TypeError, r'start_lr must be a number.*got \[\]'),
-    'start-nested-list': (dict(start_lr=[[1e-7, 1e-6]]), TypeError, r'start_lr must be a number'),
+    'start-nested-list': (dict(start_lr=[[1e-7, 1e-6]]), TypeError, rf'start_lr must be {POS}, got \[1e-07, 1e-06\]'),
     'start-2d-array': (dict(start_lr=np.full((1,2), 1e-7)), TypeError, r'start_lr must be a number'),
-    'start-tensor-3-for-2-groups': (dict(start_lr=torch.tensor([1e-7, 1e-6, 1e-5])), ValueError, '3 learning rates but the optimizer has 2'),
-    'end-complex': (dict(end_lr=1+1j), TypeError, r'end_lr must be a number'),
-    'end-object': (dict(end_lr=_B()), TypeError, r'end_lr must be a number'),
-    'slice-bad-start': (dict(start_lr=slice('x', 1e-5)), TypeError, r'start_lr must be a number'),
-    'slice-bad-stop': (dict(end_lr=slice(1e-3, [1.])), TypeError, r'end_lr must be a number'),
-    'end-overflows-to-inf': (dict(end_lr=1e309), ValueError, r'end_lr must be finite and positive'),
-    'start-nan-in-list': (dict(start_lr=[1e-7, math.nan]), ValueError, r'start_lr must be finite and positive'),
-    'start-negative-zero': (dict(start_lr=-0.), ValueError, r'start_lr must be finite and positive'),
+    'start-zero': (dict(start_lr=0), ValueError, rf'start_lr must be {POS}, got 0: a learning rate is a finite number above 0'),
+    'start-negative-zero': (dict(start_lr=-0.), ValueError, rf'start_lr must be {POS}, got -0.0'),
+    'start-nan': (dict(start_lr=math.nan), ValueError, rf'start_lr must be {POS}, got nan'),
+    'start-nan-in-list': (dict(start_lr=[1e-7, math.nan, 1e-6]), ValueError, rf'start_lr\[1\] must be {POS}, got nan'),
+    'start-list-of-strings': (dict(start_lr=['a', 'b', 'c']), TypeError, rf"start_lr\[0\] must be {POS}, got 'a'"),
+    'start-list-too-long': (dict(start_lr=[1e-7, 1e-6, 1e-5, 1e-4]), ValueError, '4 learning rates but the optimizer has 3'),
+    'start-tensor-4-for-3-groups': (dict(start_lr=torch.tensor([1e-7, 1e-6, 1e-5, 1e-4])), ValueError, '4 learning rates but the optimizer has 3'),
     'start-subnormal': (dict(start_lr=5e-324), ValueError, r'overflows a float'),
+    'start-equals-end': (dict(start_lr=1., end_lr=1.), ValueError, 'below end_lr'),
+    'start-above-end': (dict(start_lr=10, end_lr=1e-7), ValueError, 'below end_lr'),
+    'start-one-group-above-end': (dict(start_lr=[1e-7, 1e-7, 2.], end_lr=[1., 1., 1.]), ValueError, 'below end_lr'),
     'span-overflows': (dict(start_lr=1e-300, end_lr=1e10), ValueError, r'overflows a float'),
-    'num_it-negative': (dict(num_it=-5), ValueError, r'num_it must be a positive integer, got -5'),
-    'num_it-string': (dict(num_it='100'), ValueError, r"num_it must be a positive integer, got '100'"),
-    'num_it-numpy-float': (dict(num_it=np.float64(100)), ValueError, r'num_it must be a positive integer'),
-    'num_it-none': (dict(num_it=None), ValueError, r'num_it must be a positive integer, got None'),
+    'schedule-overflows': (dict(start_lr=1e-310, end_lr=10), ValueError, r'start_lr=1e-310.*overflow'),
+    'slice-negative-stop-3-groups': (dict(start_lr=slice(1e-7, -1e-6)), ValueError, # was "must be real number, not complex"
+                                     rf'the stop of start_lr=slice\(1e-07, -1e-06\) must be {POS}, got -1e-06'),
+    'slice-bad-start': (dict(start_lr=slice('x', 1e-5)), TypeError, r"the start of start_lr=slice\('x', 1e-05\) must be a non-negative finite number"),
+    'slice-bad-stop': (dict(end_lr=slice(1e-3, [1.])), TypeError, rf'the stop of end_lr=slice\(0.001, \[1.0\]\) must be {POS}'),
+    'slice-of-strings': (dict(end_lr=slice('a', 'b')), TypeError, r"the stop of end_lr=slice\('a', 'b'\)"),
+    'slice-no-stop': (dict(end_lr=slice(1e-3, None)), ValueError, 'needs a stop'),
+    'end-bool': (dict(end_lr=True), TypeError, rf'end_lr must be {POS}, got True'),
+    'end-complex': (dict(end_lr=1+1j), TypeError, rf'end_lr must be {POS}, got \(1\+1j\)'),
+    'end-object': (dict(end_lr=_B()), TypeError, rf'end_lr must be {POS}, got <'),
+    'end-negative': (dict(end_lr=-1.), ValueError, rf'end_lr must be {POS}, got -1.0'),
+    'end-inf': (dict(end_lr=math.inf), ValueError, rf'end_lr must be {POS}, got inf'),
+    'end-overflows-to-inf': (dict(end_lr=1e309), ValueError, rf'end_lr must be {POS}, got inf'),
+    'end-int-too-large': (dict(end_lr=10**400), ValueError, rf'end_lr must be {POS}, got an integer of 401 digits \(too large for a float\)'), # was a bare OverflowError
+    'end-array-too-short': (dict(end_lr=np.array([1., 2.])), ValueError, '2 learning rates but the optimizer has 3'),
+    'num_it-zero': (dict(num_it=0), ValueError, rf'num_it must be {INT}, got 0: the number of optimizer steps'),
+    'num_it-negative': (dict(num_it=-5), ValueError, rf'num_it must be {INT}, got -5'),
+    'num_it-float': (dict(num_it=10.5), TypeError, rf'num_it must be {INT}, got 10.5'),
+    'num_it-numpy-float': (dict(num_it=np.float64(100)), TypeError, rf'num_it must be {INT}, got 100.0'),
+    'num_it-bool': (dict(num_it=True), TypeError, rf'num_it must be {INT}, got True'),
+    'num_it-string': (dict(num_it='100'), TypeError, rf"num_it must be {INT}, got '100'"),
+    'num_it-none': (dict(num_it=None), TypeError, rf'num_it must be {INT}, got None'),
     'stop_div-string': (dict(stop_div='no'), TypeError, r"stop_div must be True or False, got 'no'"),
     'stop_div-none': (dict(stop_div=None), TypeError, r'stop_div must be True or False, got None'),
     'stop_div-2': (dict(stop_div=2), TypeError, r'stop_div must be True or False, got 2'),
-    'show_plot-string': (dict(show_plot='yes'), TypeError, r"show_plot must be True or False"),
+    'show_plot-string': (dict(show_plot='yes'), TypeError, r"show_plot must be True or False, got 'yes'"),
+    'intervals-string': (dict(intervals='yes'), TypeError, r"intervals must be True or False, got 'yes'"),
     'div-bool': (dict(div=True), TypeError, r'div must be a finite number above 1, got True'),
-    'div-one': (dict(div=1), ValueError, r'div must be a finite number above 1, got 1'),
-    'div-half': (dict(div=.5), ValueError, r'div must be a finite number above 1'),
-    'div-inf': (dict(div=math.inf), ValueError, r'div must be a finite number above 1, got inf'),
-    'div-numpy-nan': (dict(div=np.float64('nan')), ValueError, r'div must be a finite number above 1'),
+    'div-string': (dict(div='4'), TypeError, r"div must be a finite number above 1, got '4': the run stops when"),
     'div-list': (dict(div=[4]), TypeError, r'div must be a finite number above 1, got \[4\]'),
-    'group-bool': (dict(group=True), TypeError, r'group must be an integer.*got True'),
-    'group-string': (dict(group='0'), TypeError, r"group must be an integer.*got '0'"),
+    'div-zero': (dict(div=0), ValueError, r'div must be a finite number above 1, got 0'),
+    'div-one': (dict(div=1), ValueError, r'div must be a finite number above 1, got 1'),
+    'div-half': (dict(div=.5), ValueError, r'div must be a finite number above 1, got 0.5'),
+    'div-inf': (dict(div=math.inf), ValueError, r'div must be a finite number above 1, got inf'),
+    'div-numpy-nan': (dict(div=np.float64('nan')), ValueError, r'div must be a finite number above 1, got nan'),
+    'div-int-too-large': (dict(div=10**400), ValueError, r'div must be a finite number above 1, got an integer of 401 digits \(too large'), # was a bare OverflowError
+    'group-bool': (dict(group=True), TypeError, r'group must be an integer in \[-3, 2\], got True'),
+    'group-string': (dict(group='0'), TypeError, r"group must be an integer in \[-3, 2\], got '0'"),
+    'group-float': (dict(group=0.5), TypeError, r'group must be an integer in \[-3, 2\], got 0.5'),
     'group-numpy-float': (dict(group=np.float64(0)), TypeError, r'group must be an integer'),
-    'group-below-range': (dict(group=-3), ValueError, r'group=-3 is not a parameter group: the optimizer has 2'),
-    'skip_start-bool': (dict(skip_start=True), ValueError, r'skip_start must be a non-negative integer or None, got True'),
-    'skip_start-float': (dict(skip_start=2.0), ValueError, r'skip_start must be a non-negative integer'),
-    'skip_end-none': (dict(skip_end=None), ValueError, r'skip_end must be a non-negative integer, got None'),
+    'group-none': (dict(group=None), TypeError, r'group must be an integer in \[-3, 2\], got None'),
+    'group-above-range': (dict(group=3), ValueError, r'group must be an integer in \[-3, 2\], got 3: the index of a parameter group \(-1 for the last\); the optimizer has 3'),
+    'group-below-range': (dict(group=-4), ValueError, r'group must be an integer in \[-3, 2\], got -4'),
+    'skip_start-bool': (dict(skip_start=True), TypeError, r'skip_start must be a non-negative integer or None, got True'),
+    'skip_start-float': (dict(skip_start=2.0), TypeError, r'skip_start must be a non-negative integer or None, got 2.0'),
+    'skip_start-negative': (dict(skip_start=-1), ValueError, r'skip_start must be a non-negative integer or None, got -1'),
+    'skip_end-none': (dict(skip_end=None), TypeError, r'skip_end must be a non-negative integer, got None'),
+    'skip_end-float': (dict(skip_end=2.5), TypeError, r'skip_end must be a non-negative integer, got 2.5'),
     'suggest-float': (dict(suggest_funcs=3.5), SuggestError, r"suggest_funcs must be a name, a function, 'all' or a list of them, got 3.5"),
     'suggest-set': (dict(suggest_funcs={'valley'}), SuggestError, r'a set has no order'),
     'suggest-dict': (dict(suggest_funcs={'valley': 1}), SuggestError, r'suggest_funcs must be a name'),
@@ -105,25 +148,42 @@ BAD_ARGS = {
     'suggest-int-item': (dict(suggest_funcs=['valley', 7]), SuggestError, r'items must be names or functions, got 7'),
     'suggest-empty-name': (dict(suggest_funcs=''), UnknownSuggester, r"No suggester named ''"),
     'suggest-bytes': (dict(suggest_funcs=b'valley'), SuggestError, r'must be names or functions'),
-    'valid-negative': (dict(valid=-1), ValueError, r'valid must be a positive number of batches, got -1'),
-    'valid-float': (dict(valid=2.), TypeError, r'valid must be a number of batches, a DataLoader or a list of batches, got 2.0'),
-    'valid-numpy-bool': (dict(valid=np.bool_(True)), TypeError, r'valid must be a number of batches'),
+    'suggest-misspelt': (dict(suggest_funcs=('valley', 'steap')), UnknownSuggester, r"Did you mean 'steep'"),
+    'suggest-twice': (dict(suggest_funcs=('valley', 'valley')), SuggestError, 'both be called'),
+    'mode-lightning-name': (dict(mode='exponential'), ValueError, r"'exponential' is Lightning's name for 'exp'"),
+    'mode-unknown': (dict(mode='lin'), ValueError, r"mode must be 'exp' \(fastai's exponential sweep\) or 'linear', got 'lin'"),
+    'mode-int': (dict(mode=1), ValueError, r'mode must be .*got 1'),
+    'set_lr-not-run': (dict(set_lr='steep', suggest_funcs='valley'), ValueError, r"set_lr='steep' is not one of the rules lr_find will run \(valley\)"),
+    'set_lr-with-no-rule': (dict(set_lr=True, suggest_funcs=None), ValueError, 'asks for none'),
+    'set_lr-number': (dict(set_lr=1e-2), TypeError, 'set_lr must be False, True'),
+    'valid-zero': (dict(valid=0), ValueError, r'valid must be a positive integer, got 0: a number of batches of learn.dls.valid'),
+    'valid-negative': (dict(valid=-1), ValueError, r'valid must be a positive integer, got -1'),
+    'valid-float': (dict(valid=2.), TypeError, r'valid must be a positive integer, got 2.0'),
+    'valid-numpy-bool': (dict(valid=np.bool_(True)), TypeError, r'valid must be a positive integer, got True'),
     'valid-empty-list': (dict(valid=[]), ValueError, r'valid gave no batches'),
     'valid-list-of-ints': (dict(valid=[1, 2]), TypeError, r"valid's batch 0 is a int"),
     'valid-a-tensor': (dict(valid=torch.zeros(3)), TypeError, r'valid looks like one batch'),
+    'valid-one-batch': (lambda l: dict(valid=l.dls.valid.one_batch()), TypeError, r'valid looks like one batch.*valid=\[batch\]'),
     'valid-batch-of-one': (dict(valid=[(torch.zeros(2, 1),)]), TypeError, r"valid's batch 0 is a tuple of length 1"),
     'cbs-int': (dict(cbs=5), TypeError, r'cbs must be callbacks.*got 5'),
     'cbs-string': (dict(cbs='ProgressCallback'), TypeError, r"cbs must be callbacks.*got 'ProgressCallback'"),
 }
 
 @pytest.mark.parametrize('case', list(BAD_ARGS))
-def test_bad_argument_before_training(case):
+def test_bad_argument(case, three):
+    "Each bad argument: an error that names it, shows the value and says what is wanted"
     kw,exc,msg = BAD_ARGS[case]
-    learn,cnt = two_group_synth(),Counter()
+    with pytest.raises(exc, match=msg): check_args(three, **(kw(three) if callable(kw) else kw))
+
+@pytest.mark.parametrize('kw', [dict(div=0), dict(start_lr=slice(1e-7, -1e-6)), dict(suggest_funcs=('valley', 'steap')),
+                                dict(valid=[(torch.zeros(2, 1),)]), dict(mode='lin')])
+def test_bad_argument_fails_before_training(kw):
+    "lr_find checks before anything moves: no callback event, the learner as it was, no curve"
+    learn,cnt = digits(splitter=three_groups),Counter()
     learn.add_cb(cnt)
     with learn.no_bar():
         before = capture(learn)
-        with pytest.raises(exc, match=msg): learn.lr_find(**{'show_plot':False, **kw})
+        with pytest.raises((TypeError,ValueError)): learn.lr_find(show_plot=False, **kw)
         assert diff(before, capture(learn)) == []
     assert cnt.events == [] and not hasattr(learn.recorder, 'lr_curve')
 
@@ -135,30 +195,30 @@ BAD_LEARNERS = {
 }
 
 @pytest.mark.parametrize('case', list(BAD_LEARNERS))
-def test_bad_learner_before_training(case):
+def test_bad_learner(case):
     f,msg = BAD_LEARNERS[case]
     learn,cnt = synth(),Counter()
     learn.add_cb(cnt)
     if f: f(learn)
     kw = dict(cbs=cnt) if case=='callback-already-attached' else dict(valid=2) if case.startswith('valid') else {}
-    with learn.no_bar(), pytest.raises((ValueError,TypeError), match=msg): learn.lr_find(show_plot=False, **kw)
-    assert cnt.events == []
+    with pytest.raises((ValueError,TypeError), match=msg): check_args(learn, **kw)
 
 GOOD_ARGS = {
     'numpy-everything': dict(start_lr=np.float32(1e-6), end_lr=np.float64(1.), num_it=np.int32(12), stop_div=np.bool_(False),
                              group=np.int8(0), div=np.float32(3.), skip_start=np.int64(1), skip_end=np.uint8(2)),
     'tensor-lrs': dict(start_lr=torch.tensor([1e-6, 1e-5], dtype=torch.float64), end_lr=torch.tensor(1., requires_grad=True)),
+    'tensor-everything-else': dict(div=torch.tensor(4.), num_it=torch.tensor(12), group=torch.tensor(0), valid=torch.tensor(1)), # div: was refused
     'slice-from-zero': dict(end_lr=slice(0, 1.)), # fastai's "stop/10 for all but the last" (start 0 counts as none)
     'stop_div-int-0': dict(stop_div=0),
 }
 
 @pytest.mark.parametrize('case', list(GOOD_ARGS))
 def test_good_odd_arguments_plain_values(case):
-    "Values that are fine in another type run, and reach the curve as plain Python values (it saves to JSON)"
+    "Values that are fine in another type run, and reach the curve's record as plain Python values (it saves to JSON)"
     learn = two_group_synth()
     res = _run(learn, **GOOD_ARGS[case])
-    m = res.curve.meta
-    assert all(type(m[k]) in (int,float,str,bool) for k in ('start_lr','end_lr','group','n_groups'))
+    r = res.curve.run
+    assert all(type(v) is float for v in (*r.start_lrs, *r.end_lrs, r.div)) and type(r.group) is int
     assert type(res.curve.num_it) is int and type(res.curve.skip_start) is int
     json.dumps(res.curve.to_dict())
 
@@ -390,6 +450,25 @@ def test_rule_cannot_corrupt_the_curve():
     crv = synth_curve()
     with pytest.raises(ValueError, match='read-only'): suggest_lrs(crv, [suggesters.resolve('valley')[0], lrfind_ext.suggest.Suggester('vandal', vandal)])
 
+def test_rule_cannot_change_what_later_rules_and_the_saved_curve_see():
+    "A rule that sets the curve's skips or its record: refused, or changing a copy; the next rule and the saved curve unaffected"
+    def skip0(crv):
+        try: crv.skip_start = 0 # refused (it moved `minimum` from 5.75e-3 to 1e-8)
+        except AttributeError: pass
+        return 1e-3
+    def relabel(crv):
+        crv.meta['sweep'] = 'linear' # a copy of the record, in its old form: changes nothing
+        try: crv.run.sweep = 'linear'
+        except dataclasses.FrozenInstanceError: pass
+        return 1e-3
+    learn = synth()
+    with learn.no_bar(): ref = learn.lr_find(show_plot=False, suggest_funcs='minimum').minimum
+    with learn.no_bar(): res = learn.lr_find(show_plot=False, suggest_funcs=(skip0, relabel, 'minimum'))
+    c = res.curve
+    assert res.minimum == ref and (c.skip_start, c.sweep) == (10, 'exp') and LRCurve.from_dict(c.to_dict()).sweep == 'exp'
+    with pytest.raises(AttributeError, match=r'read-only.*crv.replace\(skip_start=...\)'): c.skip_start = 0
+    with pytest.raises(AttributeError, match='read-only'): del c.run
+
 def test_curve_does_not_alias_the_callers_arrays():
     lrs,losses = np.geomspace(1e-5, 1, 10),np.linspace(2, 1, 10)
     crv = LRCurve(lrs, losses)
@@ -455,6 +534,23 @@ def test_replace_with_numpy_value(res):
     r = res._replace(valley=np.float32(1e-3))
     assert type(r.suggestions['valley'].lr) is float and r.curve is res.curve
 
+@pytest.mark.parametrize('v', [math.nan, -1e-3, 0., math.inf, 'fast', None])
+def test_replace_with_a_value_that_is_not_a_learning_rate(res, v):
+    "Refused when given, rather than breaking the table, the HTML, `.suggestions` or the plot later"
+    with pytest.raises(SuggestError, match='valley must be a positive finite number'): res._replace(valley=v)
+
+def test_replace_with_a_tensor_stores_a_float(res):
+    r = res._replace(valley=torch.tensor(1e-3))
+    assert type(r.valley) is float and r.valley == pytest.approx(1e-3) and r.suggestions['valley'].lr == r.valley
+
+def test_replace_of_the_applied_rule_keeps_what_learn_lr_holds():
+    "After set_lr='basin', replacing basin's value: the table still says what learn.lr holds (basin's own suggestion)"
+    learn = synth()
+    with learn.no_bar(): r = learn.lr_find(show_plot=False, set_lr='basin')
+    line = f"learn.lr = {learn.lr:.2e} (basin's suggestion, set by set_lr)"
+    assert r.table().splitlines()[-1] == line and r._replace(basin=1e-5).table().splitlines()[-1] == line
+    assert '1.00e-05 (basin' not in r._replace(basin=1e-5)._repr_html_()
+
 def test_replace_then_pickle_then_replace_back(res):
     r = pickle.loads(pickle.dumps(res._replace(valley=1e-3)))._replace(valley=res.valley)
     assert r.suggestions['valley'] == res.suggestions['valley']
@@ -478,14 +574,16 @@ BAD_CURVES = {
     'nan-lr': (lambda: LRCurve([1e-3, math.nan], [1., 1.]), 'finite, positive'),
     'negative-lr': (lambda: LRCurve([-1e-3, 1e-2], [1., 1.]), 'positive'),
     'decreasing-lrs': (lambda: LRCurve([1e-2, 1e-3], [1., 1.]).window, 'do not increase'),
-    'beta-one': (lambda: LRCurve([1e-3], [1.], beta=1.), 'beta must be in'),
-    'beta-string': (lambda: LRCurve([1e-3], [1.], beta='x'), 'beta must be a number'),
-    'num_it-negative': (lambda: LRCurve([1e-3], [1.], num_it=-1), "num_it can't be negative"),
+    'beta-one': (lambda: LRCurve([1e-3], [1.], beta=1.), r'beta must be a finite number in \[0, 1\), got 1.0'),
+    'beta-string': (lambda: LRCurve([1e-3], [1.], beta='x'), r"beta must be a finite number in \[0, 1\), got 'x'"),
+    'num_it-negative': (lambda: LRCurve([1e-3], [1.], num_it=-1), 'num_it must be a non-negative integer or None, got -1'),
     'num_it-float': (lambda: LRCurve([1e-3], [1.], num_it=10.7), 'num_it must be'),
     'skip_start-bool': (lambda: LRCurve([1e-3], [1.], skip_start=True), 'skip_start must be'),
-    'meta-not-dict': (lambda: LRCurve([1e-3], [1.], meta=[1]), 'meta must be a dict'),
+    'run-not-a-record': (lambda: LRCurve([1e-3], [1.], run=dict(div=4.)), 'run must be a RunInfo'),
+    'run-bad-field': (lambda: LRCurve([1e-3], [1.], run=RunInfo(stop='bored')), 'stop must be one of'),
     'losses-strings': (lambda: LRCurve([1e-3], ['a']), 'could not convert'),
     'reversed-slice': (lambda: synth_curve()[::-1].window, 'do not increase'),
+    'lengths-differ': (lambda: LRCurve([1e-3, 1e-2], [1.]), 'lrs, losses and smooth must have the same length, got 2, 1 and'),
 }
 
 @pytest.mark.parametrize('case', list(BAD_CURVES))
@@ -502,9 +600,12 @@ def test_load_not_a_curve(tmp_path):
     (tmp_path/'b.json').write_text(json.dumps(dict(lrs=[1e-3], losses=[1.], colour='red')))
     with pytest.raises(ValueError, match='Not a saved LRCurve'): LRCurve.load(tmp_path/'a.json')
     with pytest.raises(ValueError, match=r"unknown keys \['colour'\]"): LRCurve.load(tmp_path/'b.json')
+    d = synth_curve().to_dict()
+    with pytest.raises(ValueError, match="Not a saved LRCurve: .*unexpected keyword argument 'colour'"): LRCurve.from_dict(dict(d, run=dict(d['run'], colour='red')))
+    with pytest.raises(ValueError, match='saved in format 3: this lrfind_ext reads formats 1 and 2'): LRCurve.from_dict(dict(d, version=3))
 
 @pytest.mark.parametrize('crv', [LRCurve([], []), LRCurve([1e-3, 1e-2], smooth=[1., 2.]),
-                                 LRCurve([1e-3, 1e-2], [1., math.nan], meta={1: 'int key', 'nan': math.nan})])
+                                 LRCurve([1e-3, 1e-2], [1., math.nan], run=RunInfo(stop='nonfinite', stopped_by='X'))])
 def test_save_load_edge_curves(crv, tmp_path):
     c2 = LRCurve.load(crv.save(tmp_path/'c.json'))
     assert len(c2) == len(crv) and (c2.losses is None) == (crv.losses is None)
@@ -520,9 +621,10 @@ def test_read_unknown_and_tiny_curves():
         for what in ('smooth', 'raw', 'zerolag'):
             lrs,ys = c.read(what)
             assert len(lrs) == len(ys) <= 1
+    assert LRCurve([1e-3], [1.]).loss_at(1e-3, reads='zerolag') == 1. # too few points to smooth: the point itself
 
 def test_smooth_losses_bad_beta():
-    with pytest.raises(ValueError, match='beta must be in'): smooth_losses([1., 2.], beta=1.)
+    with pytest.raises(ValueError, match=r'beta must be a finite number in \[0, 1\), got 1.0'): smooth_losses([1., 2.], beta=1.)
 
 def test_loglr_smooth_checks():
     with pytest.raises(ValueError, match='sorted'): loglr_smooth([0., -1.], [1., 2.])
@@ -552,28 +654,29 @@ def test_cut_at_divergence_is_div_stop(losses, div):
 def test_fp16_and_accumulation_together():
     learn = digits(bs=16, cbs=[CPUMixedPrecision(init_scale=2.**24), GradientAccumulation(32)])
     res = _restored(learn, lambda l: l.lr_find(num_it=20, stop_div=False, show_plot=False))
-    assert len(res.curve) == 20 and res.curve.meta['skipped'] > 0 and res.curve.meta['batches'] == 2*(20+res.curve.meta['skipped'])
+    r = res.curve.run
+    assert len(res.curve) == 20 and r.skipped > 0 and r.batches == 2*(20+r.skipped)
 
 def test_fp16_and_valid_mode():
     learn = digits(cbs=CPUMixedPrecision(init_scale=2.**24))
     res = _restored(learn, lambda l: l.lr_find(num_it=15, stop_div=False, valid=1, show_plot=False))
-    assert len(res.curve) == 15 and res.curve.meta['mode'] == 'valid'
+    assert len(res.curve) == 15 and res.curve.run.mode == 'valid'
 
 def test_accumulation_smaller_than_a_batch():
     "n_acc below the batch size: every batch is a step"
     learn = digits(bs=64, cbs=GradientAccumulation(16))
     res = _run(learn, num_it=15, stop_div=False)
-    assert len(res.curve) == res.curve.meta['batches'] == 15
+    assert len(res.curve) == res.curve.run.batches == 15
 
 def test_accumulation_not_a_multiple():
     learn = digits(bs=24, cbs=GradientAccumulation(64)) # 3 batches (72 items) make a step
     res = _run(learn, num_it=10, stop_div=False)
-    assert len(res.curve) == 10 and res.curve.meta['batches'] == 30
+    assert len(res.curve) == 10 and res.curve.run.batches == 30
 
 def test_three_groups_slice():
     learn = digits(arch='bn', splitter=lambda m: [list(m[0].parameters()), list(m[1].parameters()), list(m[3].parameters())])
     res = _run(learn, start_lr=slice(1e-7, 1e-5), end_lr=slice(1e-3, 1.), stop_div=False)
-    assert res.curve.meta['n_groups'] == 3 and res.curve.lrs[0] == pytest.approx(1e-5)
+    assert res.curve.run.n_groups == 3 and res.curve.lrs[0] == pytest.approx(1e-5)
 
 def test_train_only_with_valid_batches():
     "No validation set, but batches given to score on: works"
@@ -581,7 +684,7 @@ def test_train_only_with_valid_batches():
     b = learn.dls.valid.one_batch()
     learn.dls = DataLoaders(learn.dls.train)
     res = _restored(learn, lambda l: l.lr_find(num_it=12, valid=[b], show_plot=False))
-    assert res.curve.meta['mode'] == 'valid' and len(res.curve) == 12
+    assert res.curve.run.mode == 'valid' and len(res.curve) == 12
 
 def test_train_only_with_progress_bar(capsys):
     learn = synth(n_trn=2)
@@ -593,13 +696,13 @@ def test_valid_as_one_shot_generator():
     learn = digits()
     bs = [learn.dls.valid.one_batch()]
     res = _run(learn, valid=(b for b in bs), stop_div=False)
-    assert res.curve.meta['valid_batches'] == 1
+    assert res.curve.run.valid_batches == 1
 
 def test_cancel_step_once():
     "A callback that skips one step: one skipped, still num_it points"
     learn = synth(cbs=Do('before_step', lambda cb: None, at=4, exc=CancelStepException()))
     res = _run(learn, num_it=20, stop_div=False)
-    assert len(res.curve) == 20 and res.curve.meta['skipped'] == 1
+    assert len(res.curve) == 20 and res.curve.run.skipped == 1
 
 def test_bf16_lr_find_then_fit_as_fit():
     "bfloat16 autocast: lr_find then fit trains exactly as fit alone"

@@ -159,7 +159,7 @@ def test_return_forms(ret, crv):
     assert s.name == 'r' and s.lr == pytest.approx(1e-3) and isinstance(s.lr, float) and np.isfinite(s.loss)
 
 def test_curve_with_no_window_raises_curve_error():
-    from lrfind_ext.curve import CurveError
+    from lrfind_ext.view import CurveError
     with pytest.raises(CurveError, match='from the first step'): suggest_lrs(LRCurve([1e-3]*4, [np.nan]*4), 'all')
 
 # ---- issue 11 (reliability): what a rule returns, and Suggestion's hash ----
@@ -176,7 +176,16 @@ def test_bad_return_values_name_the_rule(ret, shown, crv):
 
 def test_bad_fastai_style_return_names_the_rule(crv):
     suggesters.add(lambda lrs, losses, num_it: None, 'odd_fa')
-    with pytest.raises(SuggestError, match="'odd_fa' returned None"): suggesters.odd_fa(crv)
+    with pytest.raises(SuggestError, match="'odd_fa' returned an unusable suggestion.*None is not fastai's pair"): suggesters.odd_fa(crv)
+
+@pytest.mark.parametrize('field,kw', [('src_lr', dict(src_lr=math.nan)), ('src_lr', dict(src_lr=-0.01)), ('src_lr', dict(src_lr=0.)),
+                                      ('src_lr', dict(src_lr=math.inf)), (r'span\[1\]', dict(span=(1e-4, math.inf))),
+                                      (r'span\[0\]', dict(span=(0., 1e-2))), ('interval', dict(interval=(1e-2, 1e-4)))])
+def test_unusable_suggestion_names_the_rule_and_the_field(field, kw, crv):
+    "A rule's Suggestion with a NaN, non-positive or infinite learning rate, or a span out of order: refused at once, naming both"
+    suggesters.add(lambda crv: Suggestion(1e-3, **kw), 'bad_field')
+    with pytest.raises(SuggestError, match=f"Suggester 'bad_field' returned an unusable suggestion on LRCurve.*: {field} must be"):
+        suggest_lrs(crv, ['valley', 'bad_field'])
 
 @pytest.mark.parametrize('ret', [lambda: Suggestion(torch.tensor(1e-3)), lambda: torch.tensor(1e-3), lambda: np.array(1e-3),
                                  lambda: np.float64(1e-3), lambda: Suggestion(np.float32(1e-3), src_lr=torch.tensor(1e-2),
@@ -191,12 +200,14 @@ def test_numbers_become_floats(ret, crv):
 
 def test_suggestion_checks_its_fields():
     assert type(Suggestion(torch.tensor(2e-3)).lr) is float
-    with pytest.raises(TypeError, match='lr must be a number'): Suggestion('fast')
-    with pytest.raises(TypeError, match='span must be'): Suggestion(1e-3, span=(1e-4,))
+    with pytest.raises(SuggestError, match="lr must be a positive finite number, got 'fast'"): Suggestion('fast')
+    with pytest.raises(SuggestError, match='span must be None or a pair'): Suggestion(1e-3, span=(1e-4,))
+    with pytest.raises(SuggestError, match='loss must be a finite number'): Suggestion(1e-3, loss=math.inf)
+    assert math.isnan(Suggestion(1e-3, loss=math.nan).loss) # a loss not known
 
 def test_hash_agrees_with_eq_after_pickling():
-    "NaN losses compare equal (as after pickling): they hash alike too, spans and intervals included"
-    for s in (Suggestion(1e-3), Suggestion(1e-3, span=(math.nan, 1e-2), interval=(1e-4, math.nan), loss=1.)):
+    "NaN losses compare equal (as after pickling): they hash alike too"
+    for s in (Suggestion(1e-3), Suggestion(1e-3, span=(1e-4, 1e-2), interval=(1e-4, 1e-2), src_lr=1e-2, src_loss=math.nan)):
         s2 = pickle.loads(pickle.dumps(s))
         assert s2 == s and hash(s2) == hash(s) and len({s, s2}) == 1
     assert Suggestion(1e-3) != Suggestion(2e-3) and Suggestion(1e-3, span=(1., 2.)) != Suggestion(1e-3, span=(1., 3.))

@@ -73,7 +73,7 @@ def test_fp16_skipped_steps_make_no_points():
     crv,steps = res.curve,ev.steps()
     taken,skipped = [s[-1] for s in steps if s[-1]['step']=='taken'],[s[-1] for s in steps if s[-1]['step']=='skipped']
     assert len(skipped) >= 3 and len(taken) == len(crv) == 30 and all(r['autocast'] for r in ev.rows)
-    assert (crv.meta['skipped'], crv.meta['batches']) == (len(skipped), len(ev.rows)) == (len(skipped), 30+len(skipped))
+    assert (crv.run.skipped, crv.run.batches) == (len(skipped), len(ev.rows)) == (len(skipped), 30+len(skipped))
     assert crv.lrs.tolist() == [sched(k, 30) for k in range(30)] == [r['lrs'][-1] for r in taken]
     assert crv.losses.tolist() == [r['loss'] for r in taken]
     for a,b in zip(ev.rows, ev.rows[1:]): # a skipped step is tried again at the same learning rate
@@ -87,7 +87,7 @@ def test_bf16_autocast_on_cpu():
     plain,learn = digits(),digits(cbs=[CPUMixedPrecision(amp_mode='bf16'), ev])
     r0,r1 = _run(plain, num_it=30, stop_div=False),_run(learn, num_it=30, stop_div=False)
     assert all(r['autocast'] and r['step']=='taken' for r in ev.rows) and len(ev.rows) == 30
-    assert r1.curve.lrs.tolist() == r0.curve.lrs.tolist() and r1.curve.meta['skipped'] == 0
+    assert r1.curve.lrs.tolist() == r0.curve.lrs.tolist() and r1.curve.run.skipped == 0
     assert r1.curve.losses.tolist() != r0.curve.losses.tolist() # bfloat16 did compute
     np.testing.assert_allclose(r1.curve.losses[:24], r0.curve.losses[:24], rtol=0.01) # (before the loss blows up)
     _suggests_from(r1, r1.curve.lrs, r1.curve.losses)
@@ -143,7 +143,7 @@ def test_scaler_kept_across_fits_restored(used):
     before,ids = _scaler_state(sc),(id(sc._scale),id(sc._growth_tracker))
     res = _run(learn, num_it=30, stop_div=False)
     if used: assert peek.seen[-1] != peek.seen[-2] # the run moved the scaler...
-    else: assert res.curve.meta['skipped'] >= 3 and peek.seen[-1][0] < 2.**24
+    else: assert res.curve.run.skipped >= 3 and peek.seen[-1][0] < 2.**24
     assert cb.accel.scaler is sc and (id(sc._scale),id(sc._growth_tracker)) == ids
     after = _scaler_state(sc)
     assert after.keys() == before.keys() and all(_eq(after[k], before[k]) for k in before) # ...and it came back
@@ -162,7 +162,7 @@ def test_accumulation_one_point_per_step(case):
         learn.dls.train.drop_last = False # 89 batches of 16 and one of 13: step 45 spans the epoch's end
     res = _run(learn, num_it=num_it, stop_div=False)
     crv,steps = res.curve,ev.steps()
-    assert len(crv) == len(steps) == num_it and crv.meta['batches'] == len(ev.rows) and crv.meta['skipped'] == 0
+    assert len(crv) == len(steps) == num_it and crv.run.batches == len(ev.rows) and crv.run.skipped == 0
     if case=='even': assert [len(s) for s in steps] == [4]*num_it
     else: assert any(len({r['bs'] for r in s})>1 for s in steps)
     for k,(s,lr,loss) in enumerate(zip(steps, crv.lrs, crv.losses)):
@@ -185,7 +185,7 @@ def test_frozen_groups_list_lrs():
     assert [r['lrs'] for r in ev.rows] == [[sched(k, 20, 1e-8, 1.), sched(k, 20)] for k in range(20)]
     c = res.curve
     assert c.lrs.tolist() == [sched(k, 20) for k in range(20)]
-    assert (c.meta['group'], c.meta['n_groups'], c.meta['start_lr'], c.meta['end_lr']) == (-1, 2, 1e-7, 10.)
+    assert (c.run.group, c.run.n_groups, c.run.start_lr, c.run.end_lr) == (-1, 2, 1e-7, 10.)
     assert res.plot().axes[0].get_xlabel() == 'learning rate (parameter group 2 of 2)'
     assert not any(p.requires_grad for p in learn.model[0].parameters()) and learn.opt.frozen_idx == 1
     _suggests_from(res, c.lrs, c.losses)
@@ -194,7 +194,7 @@ def test_frozen_group_recorded_warns():
     learn = digits(splitter=two_groups)
     learn.freeze()
     with pytest.warns(UserWarning, match='group 0 is frozen'): res = _run(learn, num_it=12, group=0)
-    assert res.curve.meta['group'] == 0
+    assert res.curve.run.group == 0
 
 def test_unfrozen_slices_group_choice():
     """Discriminative slices; recording the first group instead of the last changes only the x axis: the same losses,
@@ -216,16 +216,13 @@ def test_overlay_labels_say_group_and_loss():
     import matplotlib.pyplot as plt
     from lrfind_ext.curve import synth_curve
     from lrfind_ext.plot import plot_lr
-    def crv(**meta):
-        c = synth_curve(noise=0.02)
-        c.meta.update(meta)
-        return c
+    def crv(**kw): return synth_curve(noise=0.02).replace(start_lrs=(1e-9, 1e-7), end_lrs=(.1, 10.), **kw)
     fig,ax = plt.subplots()
-    plot_lr(crv(mode='valid', group=0, n_groups=2), ax=ax, label='a')
+    plot_lr(crv(mode='valid', group=0), ax=ax, label='a')
     assert (ax.get_xlabel(), ax.get_ylabel()) == ('learning rate (parameter group 1 of 2)', 'validation loss')
-    plot_lr(crv(mode='valid', group=-1, n_groups=2), ax=ax, label='b')
+    plot_lr(crv(mode='valid', group=-1), ax=ax, label='b')
     assert (ax.get_xlabel(), ax.get_ylabel()) == ('learning rate', 'validation loss')
-    plot_lr(crv(mode='train', group=-1, n_groups=2), ax=ax, label='c')
+    plot_lr(crv(mode='train', group=-1), ax=ax, label='c')
     assert ax.get_ylabel() == 'loss'
 
 # ---- validation loss ----
@@ -259,7 +256,7 @@ def test_valid_mode_scores_a_fixed_sample():
     c = res.curve
     assert len(c) == 30 and c.lrs.tolist() == [sched(k, 30) for k in range(30)]
     np.testing.assert_allclose(c.losses, sc.scores, rtol=1e-6)
-    assert {k:c.meta[k] for k in ('mode','valid_batches','valid_items')} == dict(mode='valid', valid_batches=2, valid_items=128)
+    assert (c.run.mode, c.run.valid_batches, c.run.valid_items) == ('valid', 2, 128)
     assert res.plot().axes[0].get_ylabel() == 'validation loss' and 'validation loss on 128 items' in res._stop_txt()
     _suggests_from(res, c.lrs, c.losses)
 
@@ -276,7 +273,7 @@ def test_valid_mode_trains_as_the_plain_run():
     assert [r['loss'] for r in r1] == [r['loss'] for r in r0] and len(r0) == 30
     assert [r['flags'] for r in r1] == [r['flags'] for r in r0]
     assert all(not r['flags'][2] and r['flags'][0] for r in r1) # BatchNorm in eval mode, the model in training mode
-    assert t.curve.meta['mode'] == 'train' and v.curve.meta['mode'] == 'valid'
+    assert t.curve.run.mode == 'train' and v.curve.run.mode == 'valid'
     assert v.curve.losses.tolist() != t.curve.losses.tolist()
 
 def test_valid_scored_under_the_learners_autocast():
@@ -288,7 +285,7 @@ def test_valid_scored_under_the_learners_autocast():
     scoring = [o for o in seen if not o[0]]
     assert len(scoring) == 2*20 and set(scoring) == {(False, torch.bfloat16, False)} # eval mode, bfloat16, no gradients
     assert {o[1] for o in seen if o[0]} == {torch.bfloat16}
-    assert res.curve.meta['mode'] == 'valid' and not torch.is_autocast_enabled('cpu')
+    assert res.curve.run.mode == 'valid' and not torch.is_autocast_enabled('cpu')
     r32 = _run(digits(), num_it=20, stop_div=False, valid=2)
     np.testing.assert_allclose(res.curve.losses[:15], r32.curve.losses[:15], rtol=0.01) # (before it blows up)
 
@@ -301,7 +298,7 @@ def test_valid_forms_agree():
     res = {k:_run(learn, num_it=20, valid=v) for k,v in forms.items()}
     for k in forms: assert res[k].curve.losses.tolist() == res['n'].curve.losses.tolist(), k
     with pytest.warns(UserWarning, match='has 6 batches'): r = _run(learn, num_it=20, valid=50)
-    assert r.curve.meta['valid_batches'] == 6 and r.curve.meta['valid_items'] == 360
+    assert r.curve.run.valid_batches == 6 and r.curve.run.valid_items == 360
 
 class TupleNet(nn.Module):
     "The digits MLP returning what fastai's RNNs return: the output, then lists of the raw and the dropped-out hidden states"
@@ -321,7 +318,7 @@ def test_valid_through_after_pred():
         learn.add_cb(ev)
         runs[k] = _run(learn, num_it=20, stop_div=False, valid=valid),ev.rows
     (p,pr),(t,tr),(_,r0) = runs.values()
-    assert t.curve.meta['mode'] == 'valid' and len(t.curve) == 20
+    assert t.curve.run.mode == 'valid' and len(t.curve) == 20
     assert t.curve.losses.tolist() == p.curve.losses.tolist() # the first output scored, as without the tuple
     assert [r['loss'] for r in tr] == [r['loss'] for r in r0] == [r['loss'] for r in pr] # and the same training steps
 
@@ -434,7 +431,7 @@ def test_many_skipped_steps_still_reach_num_it():
     learn = digits(cbs=[CPUMixedPrecision(init_scale=2.**40)])
     res = _run(learn, num_it=20, stop_div=False)
     c = res.curve
-    assert len(c) == 20 and c.stop == 'num_it' and c.meta['skipped'] > 20
+    assert len(c) == 20 and c.stop == 'num_it' and c.run.skipped > 20
     assert c.lrs.tolist() == [sched(k, 20) for k in range(20)]
 
 def test_skipped_steps_are_bounded():
@@ -445,7 +442,7 @@ def test_skipped_steps_are_bounded():
     learn = digits(cbs=SkipAll())
     with learn.no_bar(), pytest.raises(Exception, match='skipped'): learn.lr_find(num_it=20, show_plot=False)
     c = learn.recorder.lr_curve
-    assert c.stop == 'skipped' and len(c) == 0 and c.meta['skipped'] == lrfind_ext.finder.max_skipped(20)
+    assert c.stop == 'skipped' and len(c) == 0 and c.run.skipped == lrfind_ext.finder.max_skipped(20)
     assert 'skipped' in c.stops[c.stop]
 
 # ---- the GPU check script: prepared here, run where there is a GPU ----

@@ -1,13 +1,12 @@
-"""Short and odd runs give a clear answer, never an IndexError; bad arguments fail before any training."""
-import math,random,warnings
-import numpy as np,pytest,torch
+"""Short and odd runs give a clear answer, never an IndexError (bad arguments: test_hostile.py's table)."""
+import math
+import numpy as np,pytest
 from hypothesis import given,settings,strategies as st,HealthCheck
-from fastai.basics import DataLoaders
-from fastai.data.load import DataLoader
-from lrfind_ext.curve import LRCurve,CurveError,min_pts
-from lrfind_ext.suggest import suggesters,SuggestError,UnknownSuggester
+from lrfind_ext.curve import LRCurve,min_pts
+from lrfind_ext.view import CurveError
+from lrfind_ext.suggest import suggesters
 from lrfind_ext.finder import fastai_lr_find
-from lrf_testutils import synth,digits,two_groups,Counter,capture,diff,nan_after,weights,same_weights
+from lrf_testutils import synth,capture,diff,nan_after
 
 pytestmark = pytest.mark.filterwarnings('ignore::DeprecationWarning')
 
@@ -84,80 +83,19 @@ def test_inf_mid_run_cuts_window():
     assert all(s.lr <= c.lrs[28] for s in res.suggestions.values())
 
 def test_no_suggestions():
-    "Empty suggest_funcs or None: an empty result, with its curve (and no error even on an unusable curve)"
+    "Empty suggest_funcs: an empty result, with its curve; None: None, as fastai returns (the curve in the recorder); no error even on an unusable curve"
     learn = synth()
-    for funcs in ((), [], None):
+    for funcs in ((), []):
         res = _run(learn, num_it=10, suggest_funcs=funcs)
         assert tuple(res) == () and res._fields == () and len(res.curve) == 10 and res.suggestions == {}
+    assert _run(learn, num_it=10, suggest_funcs=None) is None and len(learn.recorder.lr_curve) == 10
     learn.loss_func = nan_after(learn.loss_func, 1)
-    assert tuple(_run(learn, num_it=10, suggest_funcs=None)) == ()
+    assert _run(learn, num_it=10, suggest_funcs=None) is None and learn.recorder.lr_result.curve is learn.recorder.lr_curve
 
 def test_empty_dataloader():
     learn = synth()
     learn.dls.train.n = 0
     with pytest.raises(ValueError, match='dataloader is empty'): _run(learn)
-
-# ---- bad arguments: a ValueError before anything runs ----
-
-BAD = {
-    'start-equals-end': (dict(start_lr=1., end_lr=1.), 'below end_lr'),
-    'start-above-end': (dict(start_lr=10, end_lr=1e-7), 'below end_lr'),
-    'zero-start': (dict(start_lr=0), 'finite and positive'),
-    'negative-end': (dict(end_lr=-1.), 'finite and positive'),
-    'nan-start': (dict(start_lr=math.nan), 'finite and positive'),
-    'inf-end': (dict(end_lr=math.inf), 'finite and positive'),
-    'list-too-long': (dict(start_lr=[1e-7, 1e-6, 1e-5]), '3 learning rates but the optimizer has 2'),
-    'list-too-short-end': (dict(end_lr=np.array([1., 2., 3.])), '3 learning rates but the optimizer has 2'),
-    'list-one-bad': (dict(start_lr=[1e-7, 2.], end_lr=[1., 1.]), 'below end_lr'),
-    'list-of-strings': (dict(start_lr=['a', 'b']), 'must be a number'),
-    'slice-no-stop': (dict(end_lr=slice(1e-3, None)), 'needs a stop'),
-    'num_it-zero': (dict(num_it=0), 'positive integer'),
-    'num_it-float': (dict(num_it=10.5), 'positive integer'),
-    'num_it-bool': (dict(num_it=True), 'positive integer'),
-    'group-out-of-range': (dict(group=2), 'not a parameter group'),
-    'skip-negative': (dict(skip_start=-1), 'non-negative'),
-    'skip-end-float': (dict(skip_end=2.5), 'non-negative'),
-    'unknown-rule': (dict(suggest_funcs=('valley', 'steap')), "Did you mean 'steep'"),
-    'clashing-rules': (dict(suggest_funcs=('valley', 'valley')), 'both be called'),
-    # issue 11: each of these trained before failing, or ran with a silently changed meaning
-    'div-nan': (dict(div=math.nan), r'div must be a finite number above 1, got nan'),
-    'div-zero': (dict(div=0), r'div must be a finite number above 1, got 0'),
-    'div-negative': (dict(div=-1), r'div must be a finite number above 1, got -1'),
-    'div-string': (dict(div='4'), r"div must be a finite number above 1, got '4'"),
-    'group-float': (dict(group=0.5), r'group must be an integer .*got 0.5'),
-    'group-none': (dict(group=None), r'group must be an integer .*got None'),
-    'start-string': (dict(start_lr='1e-7'), r"start_lr must be a number.*got '1e-7'"),
-    'end-bool': (dict(end_lr=True), r'end_lr must be a number.*got True'),
-    'slice-of-strings': (dict(end_lr=slice('a', 'b')), r'end_lr must be a number'),
-    'suggest-funcs-int': (dict(suggest_funcs=5), r"suggest_funcs must be a name, a function, 'all' or a list of them, got 5"),
-    'schedule-overflow': (dict(start_lr=1e-310, end_lr=10), r'start_lr=1e-310.*overflow'),
-}
-
-@pytest.mark.parametrize('case', list(BAD))
-def test_bad_arguments_fail_before_training(case):
-    kw,msg = BAD[case]
-    learn = digits(splitter=two_groups)
-    cnt = Counter()
-    learn.add_cb(cnt)
-    with learn.no_bar():
-        before = capture(learn)
-        with pytest.raises((ValueError, TypeError), match=msg): learn.lr_find(show_plot=False, **kw)
-        assert diff(before, capture(learn)) == [] # weights, optimizer, RNGs (global and the dataloaders') untouched
-    assert cnt.events == [] # not even before_fit
-    assert not hasattr(learn.recorder, 'lr_curve')
-
-def test_valid_one_batch_fails_before_training():
-    "valid=dls.valid.one_batch() is one (xb, yb) pair, not a list of batches: said so before training"
-    learn = digits()
-    cnt = Counter()
-    learn.add_cb(cnt)
-    b = learn.dls.valid.one_batch()
-    with learn.no_bar():
-        before = capture(learn)
-        with pytest.raises(TypeError, match=r'valid looks like one batch.*valid=\[batch\]'):
-            learn.lr_find(show_plot=False, valid=b)
-        assert diff(before, capture(learn)) == []
-    assert cnt.events == []
 
 # ---- one divergence rule: lr_find's and the curve's ----
 
@@ -186,7 +124,7 @@ def test_cut_at_divergence_negative_losses_not_cut():
 
 BUILTINS = [suggesters[n] for n in ('valley', 'slide', 'minimum', 'steep')]
 
-@settings(max_examples=1000, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=200, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(st.integers(0, 150), st.integers(0, 150), st.integers(1, 200), st.one_of(st.none(), st.integers(0, 40)),
        st.integers(0, 10), st.sampled_from([math.nan, math.inf, -math.inf]))
 def test_window_property(n, n_finite, num_it, skip_start, skip_end, bad):

@@ -1,11 +1,11 @@
 "lr_find(mode='linear'): the schedule, what the curve records, how every built-in rule and the intervals read it, and the plot's label."
-import json,math,warnings
+import math,warnings
 import numpy as np
 import pytest
 import torch
-from fastai.learner import Learner
 import lrfind_ext
-from lrfind_ext.curve import LRCurve,synth_curve,sweep_lr
+from lrfind_ext.curve import LRCurve,RunInfo,synth_curve,sweep_lr
+from lrfind_ext.view import LogView
 from lrfind_ext.suggest import suggesters,suggest_lrs
 from lrfind_ext.spread import with_intervals
 from lrfind_ext.examples import digits_learner
@@ -20,25 +20,22 @@ def dlog(a, b): return abs(math.log10(a/b))
 
 def test_exp_is_the_default_and_fastai_s_schedule():
     res = run(digits(), num_it=30)
-    assert res.curve.sweep == 'exp' and res.curve.meta['sweep'] == 'exp'
+    assert res.curve.sweep == res.curve.run.sweep == 'exp'
     assert res.curve.lrs.tolist() == [1e-7*(10/1e-7)**(k/30) for k in range(30)] # bit for bit
 
 def test_linear_schedule_is_recorded_and_saved(tmp_path):
     res = run(digits(), 1e-3, 1., num_it=40, mode='linear', stop_div=False)
     c = res.curve
-    assert c.sweep == 'linear' and c.meta['mode'] == 'train' # the loss scored keeps its own key
+    assert c.sweep == 'linear' and c.run.mode == 'train' # the loss scored has its own field
     assert c.lrs.tolist() == [1e-3+(1.-1e-3)*(k/40) for k in range(40)]
     c2 = LRCurve.load(c.save(tmp_path/'lin.json'))
     assert c2.sweep == 'linear' and c2.lrs.tolist() == c.lrs.tolist() and c2.window == c.window
     assert 'linear sweep' in repr(c2) and 'linear sweep' in res._repr_html_()
 
-def test_old_curve_files_load_as_exponential(tmp_path):
-    "A file saved before curves named their sweep (no meta['sweep']) is an exponential sweep, read as before"
+def test_old_curve_files_load_as_exponential():
+    "A file saved before curves named their sweep (format 1, no meta['sweep']) is an exponential sweep, read as before"
     crv = synth_curve(noise=0.05)
-    d = crv.to_dict()
-    assert 'sweep' not in d['meta']
-    (tmp_path/'old.json').write_text(json.dumps(d))
-    old = LRCurve.load(tmp_path/'old.json')
+    old = LRCurve.from_dict(dict(lrs=crv.lrs.tolist(), losses=crv.losses.tolist(), num_it=100, stop='diverged', meta={'group': -1}))
     assert old.sweep == 'exp' and old.log_view() is old and old.window == crv.window
     assert [s.lr for s in suggest_lrs(old, BUILTINS)] == [s.lr for s in suggest_lrs(crv, BUILTINS)]
 
@@ -46,7 +43,7 @@ def test_linear_groups_grow_linearly():
     learn = digits(splitter=two_groups)
     res = run(learn, [1e-4, 1e-3], [1e-1, 1.], num_it=20, mode='linear', stop_div=False)
     assert res.curve.lrs.tolist() == [1e-3+(1.-1e-3)*(k/20) for k in range(20)] # the recorded group, the last
-    assert res.curve.meta['start_lrs'] == [1e-4, 1e-3] and res.curve.meta['end_lrs'] == [1e-1, 1.]
+    assert res.curve.run.start_lrs == (1e-4, 1e-3) and res.curve.run.end_lrs == (1e-1, 1.)
 
 @pytest.mark.parametrize('noise', [0., 0.05])
 @pytest.mark.parametrize('n', [100, 300])
@@ -62,10 +59,17 @@ def test_without_the_binned_view_the_rules_read_a_squeezed_curve():
     "The view is what makes them agree: read as recorded (the points bunched at the top, the EMA lagging by steps), they don't"
     kw = dict(n=100, start_lr=1e-3, end_lr=1., best=0.1, noise=0.05)
     ce,cl = synth_curve(**kw),synth_curve(**kw, sweep='linear')
-    raw = LRCurve(cl.lrs, cl.losses, num_it=100, stop=cl.stop, meta=dict(cl.meta, log_even=True)) # marked as its own view
+    raw = LogView(cl.lrs, cl.losses, run=cl.run) # taken for its own view
     far = [dlog(e.lr, r.lr) for e,r in zip(suggest_lrs(ce, BUILTINS), suggest_lrs(raw, BUILTINS))]
     near = [dlog(e.lr, l.lr) for e,l in zip(suggest_lrs(ce, BUILTINS), suggest_lrs(cl, BUILTINS))]
     assert sum(far) > 2*sum(near)
+
+def test_density_of_a_linear_sweep_without_its_schedule():
+    "A curve whose record lacks the schedule (made by hand): the density of the exponential sweep its recorded learning rates imply"
+    c = synth_curve(n=300, start_lr=1e-3, end_lr=1., best=0.1, sweep='linear', stop_div=False)
+    bare = LRCurve(c.lrs, c.losses, run=RunInfo(sweep='linear'))
+    assert bare.bins_per_decade == pytest.approx(c.bins_per_decade, rel=1e-9) == pytest.approx(100.)
+    assert LRCurve(c.lrs[:1], c.losses[:1], run=RunInfo(sweep='linear')).bins_per_decade == 1. # one point: no range
 
 def test_view_keeps_the_window_and_the_density():
     c = synth_curve(n=300, start_lr=1e-3, end_lr=1., best=0.1, noise=0.05, sweep='linear', stop_div=False)
@@ -76,13 +80,6 @@ def test_view_keeps_the_window_and_the_density():
     dx = np.diff(np.log10(v.lrs[v.window]))
     assert np.median(dx) == pytest.approx(1/c.bins_per_decade, rel=0.05) and c.bins_per_decade == pytest.approx(100.)
     assert (dx > 0).all()
-
-def test_real_learner_sweeps_agree():
-    "digits with SGD over 1e-3..1: both sweeps train alike there, and basin, minimum and steep land within a quarter decade"
-    learn = digits(opt='sgd')
-    ex,lin = run(learn, 1e-3, 1., suggest_funcs=BUILTINS),run(learn, 1e-3, 1., mode='linear', suggest_funcs=BUILTINS)
-    for k in ('basin','minimum','steep'): assert dlog(getattr(ex, k), getattr(lin, k)) < 0.25, k
-    assert dlog(ex.valley, lin.valley) < 0.8
 
 def test_real_learner_with_adam_differs_as_the_training_does():
     "With Adam the linear sweep has trained less by the time it reaches a learning rate: its loss there is higher"
@@ -119,8 +116,8 @@ def test_short_and_wild_linear_runs(kw):
 
 def test_linear_nonfinite_and_smooth_only_curves():
     c = synth_curve(start_lr=1e-3, end_lr=1., best=0.1, noise=0.05, sweep='linear', stop_div=False)
-    nan = LRCurve(c.lrs, np.r_[c.losses[:70], [np.nan]*30], num_it=100, stop='nonfinite', meta=c.meta)
-    sm = LRCurve(c.lrs, smooth=c.smooth, meta=c.meta)
+    nan = LRCurve(c.lrs, np.r_[c.losses[:70], [np.nan]*30], stop='nonfinite', run=c.run)
+    sm = LRCurve(c.lrs, smooth=c.smooth, run=c.run)
     for crv in (nan, sm):
         for s in suggest_lrs(crv, BUILTINS): assert math.isfinite(s.lr) and crv.lrs[0] <= s.lr*10.01
     assert nan.log_view().lrs[nan.log_view().window][-1] <= nan.lrs[69]
@@ -150,12 +147,6 @@ def test_plot_says_linear_sweep():
     fig = res.plot()
     assert fig.axes[0].get_xlabel() == 'learning rate (linear sweep)'
     assert run(digits(), num_it=40).plot().axes[0].get_xlabel() == 'learning rate'
-
-@pytest.mark.parametrize('mode,msg', [('exponential', "Lightning's name for 'exp'"), ('lin', 'mode must be'), (1, 'mode must be')])
-def test_bad_mode_fails_before_training(mode, msg, monkeypatch):
-    learn = digits()
-    monkeypatch.setattr(Learner, 'fit', lambda *a, **k: pytest.fail('trained'))
-    with pytest.raises(ValueError, match=msg): learn.lr_find(mode=mode, show_plot=False)
 
 def test_sweep_lr():
     t = np.arange(5)/5
