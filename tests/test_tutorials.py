@@ -14,9 +14,10 @@ NBS = ROOT/'nbs'
 # The tutorial pages. The workflow page's training (fine_tune, the second sweep, fit_one_cycle: a resnet18 for four
 # epochs, about a minute on two idle CPU cores, many on busy ones) is in `#| slow` cells, which run only with
 # --runslow (make test-all), as nbdev's tests run them. A page in SLOW would run only with --runslow altogether.
-PAGES = ['workflow', 'index', 'reading_the_plot', 'migrating', 'custom_suggester', 'benchmark']
+# The benchmark page (benchmark) shows no code, only what its hidden cells read from bench/results/.
+PAGES = ['workflow', 'index', 'reading_the_plot', 'migrating', 'custom_suggester', 'benchmark_research']
 SLOW = set()
-# Pages whose check is expected to fail, with why (none: the benchmark page's visible code records its own curves)
+# Pages whose check is expected to fail, with why (none: the research page's visible code records its own curves)
 XFAIL = {}
 # Public names that start with an underscore: namedtuple's API (fastai's SuggestedLRs is one).
 PUBLIC_UNDERSCORE = {'_fields', '_asdict', '_replace', '_make', '_field_defaults'}
