@@ -1,7 +1,6 @@
-"lr_find wherever a user calls it: after fine_tune, between two fits, on a learner loaded with load_learner, and in two processes at once on one path."
+"lr_find wherever a user calls it: after fine_tune, on a learner loaded with load_learner, and in two processes at once on one path (between two fits: tests/test_state.py's lr_find-then-fit matrix)."
 import json,math,os,subprocess,sys,time
 from pathlib import Path
-import numpy as np
 import pytest
 import torch
 from fastai.learner import load_learner
@@ -9,7 +8,7 @@ from fastai.callback.schedule import valley
 import lrfind_ext
 from lrfind_ext.finder import fastai_lr_find
 from lrfind_ext.examples import cancer_tabular_learner,digits_vision_learner
-from lrf_testutils import digits,two_groups,capture,diff
+from lrf_testutils import digits,two_groups
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,26 +47,6 @@ def test_vision_learner_after_fine_tune():
     with learn.no_bar(): learn.fine_tune(1)
     res = run(learn, slice(1e-9, 1e-7), slice(1e-1, 10), set_lr='basin')
     assert learn.opt.frozen_idx == 0 and len(res.group_lrs('basin')) == 3 and learn.lr == res.fit_lr('basin')
-
-# ---- between two fits ----
-
-def two_fits(lr_find_between, **kw):
-    "Two fit_one_cycle calls on a learner with BatchNorm, Dropout, Adam and shuffled batches; lr_find between them or not"
-    learn = digits(arch='bn', dropout=True)
-    with learn.no_bar():
-        learn.fit_one_cycle(1, 3e-3)
-        if lr_find_between: res = learn.lr_find(show_plot=False, **kw)
-        learn.fit_one_cycle(1, 3e-3)
-    return learn
-
-@pytest.mark.parametrize('kw', [dict(), dict(mode='linear', start_lr=1e-4, end_lr=1.), dict(valid=2)])
-def test_between_two_fits_the_second_trains_as_without(kw):
-    a,b = two_fits(False),two_fits(True, **kw)
-    assert b.recorder.values == a.recorder.values # the epoch's losses and metrics, the same floats
-    assert b.recorder.losses == a.recorder.losses
-    ca,cb = capture(a),capture(b)
-    bad = [k for k in diff(ca, cb) if k not in ('opt_obj','learn_dict','cbs','cb_dicts','cb_values')] # other objects, same values
-    assert bad == []
 
 # ---- a learner loaded with load_learner ----
 
