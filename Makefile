@@ -60,6 +60,7 @@ bench: venv
 bench-quality: venv
 	$(BIN)/python bench/quality.py
 	$(BIN)/python bench/fresh.py
+	$(BIN)/python bench/study_candidates.py
 	$(BIN)/python bench/ceiling.py
 
 clean:

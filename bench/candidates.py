@@ -6,7 +6,6 @@ import math
 import numpy as np
 from lrfind_ext.view import loglr_smooth,curve_xy
 from lrfind_ext.rules import find_basin,ref_density
-from harness import run_facts
 
 def _zl(crv, h):
     x,y,lo,hi = curve_xy(crv)
@@ -120,7 +119,7 @@ CANDIDATES.update({f.__name__:f for f in (rise_tenth, basin_or_rise)})
 
 def _flat(crv, t=1.2):
     "log10(lr) a decade below the window's last point if the run diverged and its fall is under `t` times the noise of its raw losses, else None"
-    if run_facts(crv)['stop']!='diverged': return None
+    if crv.stop!='diverged': return None
     x,y,lo,hi = curve_xy(crv)
     s,_ = loglr_smooth(x, y, 0.4)
     b = find_basin(crv)
@@ -165,7 +164,7 @@ def _spreads(crv):
     R = Resamples(crv)
     sd = lambda a: float(np.std(np.log10(a[np.isfinite(a)&(a>0)]))) if np.isfinite(a).sum()>2 else math.inf
     lb = resampled_lrs(suggesters['basin'], R)
-    lm = np.array([zl_minimum(R.curve(i), div=1.) for i in range(len(R))])
+    lm = np.array([zl_minimum(c, div=1.) for c in R.curves])
     return sd(lb),sd(lm),math.log10(basin(crv).lr),math.log10(zl_minimum(crv, div=1.))
 
 def basin_ivw(crv, floor=0.03):

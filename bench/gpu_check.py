@@ -134,16 +134,15 @@ def _stop_at(at):
 
 def check_mixed(out, device, cfg):
     "fastai's MixedPrecision with `lr_find()` as users call it: the run, its suggestions, and the learner bit for bit"
-    from harness import run_facts
     for mode in ('fp16','bf16'):
         learn = used(mixed(make_learner(device, **cfg), mode, device))
         give_scaler(learn, device)
         before = state(learn)
         with learn.no_bar(): res = learn.lr_find(num_it=cfg['num_it'], show_plot=False)
-        f,sg = run_facts(res.curve),res.suggestions
+        r,sg = res.curve.run,res.suggestions
         vals = [s.lr for s in sg.values()] + [x for s in sg.values() for x in (s.interval or ())]
-        out[mode] = dict(points=len(res.curve), num_it=cfg['num_it'], stop=f['stop'], skipped=f.get('skipped'),
-                         batches=f.get('batches'), finite=bool(vals) and all(math.isfinite(v) and v>0 for v in vals),
+        out[mode] = dict(points=len(res.curve), num_it=cfg['num_it'], stop=r.stop, skipped=r.skipped,
+                         batches=r.batches, finite=bool(vals) and all(math.isfinite(v) and v>0 for v in vals),
                          intervals=all(s.interval is not None for s in sg.values()),
                          suggestions={n:s.lr for n,s in sg.items()}, differ=differ(before, state(learn)))
 

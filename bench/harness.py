@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path: sys.path.insert(0, str(HERE)) # tasks, learner_meta; the workers inherit it
 
 __all__ = ['RES', 'GRID_FN', 'CURVES_FN', 'FRESH_GRID_FN', 'FRESH_CURVES_FN', 'GRID_SEEDS', 'LRF_SEEDS', 'NUM_ITS', 'FASTAI',
-           'TOL', 'TARGET', 'FINE_PER_DECADE', 'FINE_HALF', 'DIV_RULE', 'run_facts', 'load_json', 'save_json', 'report',
+           'TOL', 'TARGET', 'FINE_PER_DECADE', 'FINE_HALF', 'DIV_RULE', 'load_json', 'save_json', 'report',
            'curve_sig', 'curve_record', 'load_curve', 'pool', 'cost_key', 'prepare', 'run_grid', 'run_curves', 'cached',
            'load_bench', 'Truth', 'capped', 'suggestions', 'gm', 'score', 'beats', 'meets', 'order', 'table',
            'per_task_table', 'task_table', 'ref_table', 'sets']
@@ -45,11 +45,6 @@ FINE_PER_DECADE,FINE_HALF = 6,2/3 # the fine grid: 6 per decade within 2/3 of a 
 TARGET = dict(misses=1, geomean=1.08, spread=0.08, shift=0.08) # for a default rule (issue 12)
 # The finder's divergence rule, part of each curve's signature: a curve recorded under another rule is recorded again
 DIV_RULE = 'from-first-tenth,above-start' # lrfind_ext.curve.div_start/div_stop (since 2026-12-01)
-
-def run_facts(crv)->dict:
-    """What the run behind curve `crv` was (sweep, start and end lrs, num_it, div, beta, mode, stop, batches, skipped,
-    world size...), as a dict: the one place the benchmarks read a curve's metadata"""
-    return {**crv.meta, 'num_it':crv.num_it, 'beta':crv.beta, 'stop':crv.stop}
 
 # ---------------------------------------------------------------------------------------------------------------
 # Files

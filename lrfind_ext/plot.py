@@ -79,7 +79,7 @@ def _useful_end(crv:LRCurve, w:slice)->int:
     n = min(w.stop, len(z))
     if n-w.start < min_pts: return n
     zz,x = z[w.start:n],np.log10(crv.lrs[w.start:n])
-    level = float(np.median(zz[:max(min_pts, int(np.searchsorted(x, x[0]+0.5)))])) # over the first half decade
+    level = start_level(x, zz)
     i = int(np.argmin(zz))
     up = np.flatnonzero(zz[i:] > level)
     end = w.start+i+int(up[0]) if len(up) else n
@@ -138,12 +138,12 @@ def _union(a, b): return b if a is None else (min(a[0],b[0]),max(a[1],b[1]))
 
 # %% ../nbs/09_plot.ipynb #04564abb
 def _xlabel(crv):
-    g,n = crv.meta.get('group', -1),crv.meta.get('n_groups', 1)
+    g,n = crv.run.group,crv.run.n_groups
     how = [f'parameter group {g%n+1} of {n}'] if n>1 else []
     if crv.sweep=='linear': how.append('linear sweep') # its points bunch at the right of the log axis: say why
     return 'learning rate' + (f" ({', '.join(how)})" if how else '')
 
-def _ylabel(crv): return 'validation loss' if crv.meta.get('mode')=='valid' else 'loss'
+def _ylabel(crv): return 'validation loss' if crv.run.mode=='valid' else 'loss'
 
 # %% ../nbs/09_plot.ipynb #f6a6db79
 def _note(ax, st, txt, c, gid, xy, up, arrow=None):

@@ -2,7 +2,7 @@
 OUT [SCENARIO ...]`. Each process writes what it saw to OUT/rank<N>.json, one entry per scenario; tests/test_setups.py
 compares the processes. Scenarios (all by default): plain, nan, diverge, valid, accum, syncbn; raise (only when named:
 process 1 raises mid-run; the other must not hang)."""
-import gc,json,os,sys,time,warnings
+import dataclasses,gc,json,os,sys,time,warnings
 warnings.filterwarnings('ignore')
 os.environ.setdefault('MPLBACKEND', 'Agg')
 import torch,torch.distributed as dist
@@ -20,7 +20,7 @@ RANK = rank_distrib()
 class Spy(Callback):
     "What this process trained on: its model and loader types, each batch's first input and its local loss"
     order = 70
-    def __init__(self): self.rows = Log() # (a list subclass: lr_find keeps it by reference)
+    def __init__(self): self.rows = Log() # kept: its class is in `lrfind_ext.snapshot.kept_types`
     def before_batch(self):
         self.rows.append(dict(model=type(self.learn.model).__name__, dl=type(self.learn.dl).__name__,
                               x0=float(self.xb[0].flatten()[:16].sum()), lr=self.opt.hypers[-1]['lr']))
@@ -42,7 +42,7 @@ def run(learn, sync_bn=False, **kw):
         learn.remove_cb(spy)
     crv = learn.recorder.lr_curve
     out = dict(lrs=crv.lrs.tolist(), losses=crv.losses.tolist(), smooth=crv.smooth.tolist(), stop=crv.stop,
-               meta=crv.meta, rows=spy.rows, diff=diff(before, after), figs=len(plt.get_fignums()), err=err, secs=secs,
+               run=dataclasses.asdict(crv.run), rows=spy.rows, diff=diff(before, after), figs=len(plt.get_fignums()), err=err, secs=secs,
                mods_before=mods, mods_after=[type(m).__name__ for m in learn.model.modules()],
                distrib_cb_after=any(isinstance(cb, DistributedTrainer) for cb in learn.cbs))
     if res is not None: out.update(sugg={k:s.lr for k,s in res.suggestions.items()}, table=res._stop_txt())

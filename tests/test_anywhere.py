@@ -1,7 +1,6 @@
-"lr_find wherever a user calls it: after fine_tune, between two fits, on a learner loaded with load_learner, and in two processes at once on one path."
+"lr_find wherever a user calls it: after fine_tune or a fit, on a learner loaded with load_learner, and in two processes at once on one path (between two fits: tests/test_state.py's lr_find-then-fit matrix)."
 import json,math,os,subprocess,sys,time
 from pathlib import Path
-import numpy as np
 import pytest
 import torch
 from fastai.learner import load_learner
@@ -9,7 +8,7 @@ from fastai.callback.schedule import valley
 import lrfind_ext
 from lrfind_ext.finder import fastai_lr_find
 from lrfind_ext.examples import cancer_tabular_learner,digits_vision_learner
-from lrf_testutils import digits,two_groups,capture,diff
+from lrf_testutils import digits,two_groups,weights,same_weights
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,25 +48,30 @@ def test_vision_learner_after_fine_tune():
     res = run(learn, slice(1e-9, 1e-7), slice(1e-1, 10), set_lr='basin')
     assert learn.opt.frozen_idx == 0 and len(res.group_lrs('basin')) == 3 and learn.lr == res.fit_lr('basin')
 
-# ---- between two fits ----
+def _augmented_images():
+    "A small CNN on 64 of the digits as 16-pixel RGB images, with fastai's default augmentations (`aug_transforms`) on the batches"
+    import numpy as np
+    from torch import nn
+    from sklearn.datasets import load_digits
+    from fastai.vision.all import DataBlock,ImageBlock,CategoryBlock,PILImage,RandomSplitter,Resize,aug_transforms,Learner,set_seed
+    x,y = load_digits(return_X_y=True)
+    imgs = np.repeat((x[:64].reshape(-1,8,8,1)/16*255).astype(np.uint8), 3, axis=3)
+    set_seed(0, reproducible=True)
+    dblock = DataBlock(blocks=(ImageBlock, CategoryBlock), get_x=lambda i: PILImage.create(imgs[i]), get_y=lambda i: str(y[i]),
+                       splitter=RandomSplitter(0.25, seed=0), item_tfms=Resize(16), batch_tfms=aug_transforms(size=16))
+    dls = dblock.dataloaders(list(range(64)), bs=16, num_workers=0, device='cpu')
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+    return Learner(dls, model)
 
-def two_fits(lr_find_between, **kw):
-    "Two fit_one_cycle calls on a learner with BatchNorm, Dropout, Adam and shuffled batches; lr_find between them or not"
-    learn = digits(arch='bn', dropout=True)
-    with learn.no_bar():
-        learn.fit_one_cycle(1, 3e-3)
-        if lr_find_between: res = learn.lr_find(show_plot=False, **kw)
-        learn.fit_one_cycle(1, 3e-3)
-    return learn
-
-@pytest.mark.parametrize('kw', [dict(), dict(mode='linear', start_lr=1e-4, end_lr=1.), dict(valid=2)])
-def test_between_two_fits_the_second_trains_as_without(kw):
-    a,b = two_fits(False),two_fits(True, **kw)
-    assert b.recorder.values == a.recorder.values # the epoch's losses and metrics, the same floats
-    assert b.recorder.losses == a.recorder.losses
-    ca,cb = capture(a),capture(b)
-    bad = [k for k in diff(ca, cb) if k not in ('opt_obj','learn_dict','cbs','cb_dicts','cb_values')] # other objects, same values
-    assert bad == []
+@pytest.mark.xfail(strict=True, raises=RuntimeError, reason="snapshot's _TCopy.put copies into an expanded tensor (copy_ refuses "
+                   "overlapping memory); remove this mark with the fix in nbs/05_snapshot")
+def test_after_a_fit_with_fastai_s_augmentations():
+    "After a fit, fastai's batch augmentations hold an expanded tensor (Flip's coordinates, stride 0): lr_find puts the learner back"
+    learn = _augmented_images()
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
+    w = weights(learn)
+    res = run(learn, num_it=8, stop_div=False)
+    assert len(res.curve) == 8 and same_weights(w, weights(learn))
 
 # ---- a learner loaded with load_learner ----
 

@@ -195,10 +195,10 @@ def test_shaded_spans_match_window(digits_res):
 
 def test_spans_follow_custom_skips():
     crv = synth_curve(stop_div=False)
-    crv.skip_start,crv.skip_end = 30,20
+    crv = crv.replace(skip_start=30, skip_end=20)
     sp = _spans(plot_lr(crv, suggest_lrs(crv, 'valley')))
     assert sp['skip_start'] == (crv.lrs[0], crv.lrs[30]) and sp['skip_end'] == (crv.lrs[79], crv.lrs[99])
-    crv.skip_start,crv.skip_end = 0,0
+    crv = crv.replace(skip_start=0, skip_end=0)
     assert _spans(plot_lr(crv)) == {}
 
 def test_divergence_marked_and_y_range_ignores_spike():

@@ -374,14 +374,14 @@ def ddp(tmp_path_factory):
     return [json.loads((out/f'rank{i}.json').read_text()) for i in (0,1)]
 
 def _same(a, b):
-    for k in ('lrs','losses','smooth','stop','meta','sugg'): assert a.get(k) == b.get(k), k
+    for k in ('lrs','losses','smooth','stop','run','sugg'): assert a.get(k) == b.get(k), k
 
 def test_ddp_same_curve_and_suggestions(ddp):
     a,b = ddp[0]['plain'],ddp[1]['plain']
     assert ddp[0]['world'] == 2 and a['err'] is None and b['err'] is None
     for p in (a,b): assert {r['model'] for r in p['rows']} == {'DistributedDataParallel'} and {r['dl'] for r in p['rows']} == {'DistributedDL'}
     _same(a, b)
-    assert a['stop'] == 'num_it' and a['lrs'] == [sched(k, 30) for k in range(30)] and a['meta']['world_size'] == 2
+    assert a['stop'] == 'num_it' and a['lrs'] == [sched(k, 30) for k in range(30)] and a['run']['world_size'] == 2
     assert [r['x0'] for r in a['rows']] != [r['x0'] for r in b['rows']] # each process trains on its own share
     mean = [(ra['loss']+rb['loss'])/2 for ra,rb in zip(a['rows'], b['rows'])]
     assert a['losses'] == pytest.approx(mean, rel=1e-6) # each point is the mean over the processes
@@ -402,10 +402,10 @@ def test_ddp_one_process_goes_bad_both_stop(ddp, case, stop):
 def test_ddp_valid_and_accumulation(ddp):
     v0,v1 = ddp[0]['valid'],ddp[1]['valid']
     _same(v0, v1)
-    assert v0['meta']['mode'] == 'valid' and v0['meta']['valid_items'] == 256 and v0['diff'] == v1['diff'] == []
+    assert v0['run']['mode'] == 'valid' and v0['run']['valid_items'] == 256 and v0['diff'] == v1['diff'] == []
     a0,a1 = ddp[0]['accum'],ddp[1]['accum']
     _same(a0, a1)
-    assert len(a0['lrs']) == 12 and a0['meta']['batches'] == 48 and a0['diff'] == a1['diff'] == []
+    assert len(a0['lrs']) == 12 and a0['run']['batches'] == 48 and a0['diff'] == a1['diff'] == []
     assert a0['lrs'] == [sched(k, 12) for k in range(12)]
 
 def test_ddp_syncbn_failure_restores_batchnorm(ddp):
