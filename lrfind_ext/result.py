@@ -77,11 +77,15 @@ class LRFindResult:
         if name not in self._fields: raise ValueError(f"{name!r} is not one of this result's suggestions: {', '.join(self._fields)}")
         return self.suggestions[name]
 
-    def group_lrs(self, name:str|None=None)->list:
+    def group_lrs(self,
+        name:str|None=None, # A field of the result, a rule's name (default: the first)
+    )->list:
         "Suggestion `name` (default: the first) for every parameter group of a discriminative sweep, as the sweep ran them side by side"
         return group_values(self.curve, self._sugg(name))
 
-    def fit_lr(self, name:str|None=None):
+    def fit_lr(self,
+        name:str|None=None, # A field of the result, a rule's name (default: the first)
+    )->float|slice|list:
         "Suggestion `name` (default: the first) as `fit_one_cycle` and `fit` take it: a float, or for a discriminative sweep a `slice` or a list (one per group)"
         return fit_form(self.group_lrs(name))
 
@@ -93,9 +97,9 @@ class LRFindResult:
 
     def plot(self,
         ax:Axes|None=None, # Axes to draw into; a new figure if None
-        **kwargs, # Passed to `plot_lr`: `label`, `show_raw`, `show_skip`, `figsize`, `legend`
+        **kwargs, # Passed to `plot_lr`
     ):
-        "Draw the overlay of this run again, without training: the curve and every suggestion at its returned value; returns the `Figure`"
+        "Draw the overlay of this run again, without training: the curve and every suggestion at its returned value; `kwargs` go to `plot_lr` (`label`, `show_raw`, `show_skip`, `figsize`, `legend`); returns the `Figure`"
         if self.curve is None:
             raise ValueError("This result has no curve to plot (it was made by _make or by hand, not by lr_find): "
                              "plot a curve with lrfind_ext.plot.plot_lr(curve, suggestions)")
