@@ -7,6 +7,7 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/checks.html.md"""
 # %% ../nbs/07_checks.ipynb #a0d85d58
 from __future__ import annotations
 import itertools,math,numbers,sys,warnings
+from collections.abc import Iterable
 from types import SimpleNamespace
 import numpy as np,torch
 from fastcore.foundation import L
@@ -53,7 +54,12 @@ def group_lrs(
     if len(lrs)!=n: raise ValueError(f"{what} gives {len(lrs)} learning rates but the optimizer has {n} parameter groups")
     return [num(o, w) for o,w in zip(lrs, names)]
 
-def check_schedule(starts:list, ends:list, start_lr=None, end_lr=None):
+def check_schedule(
+    starts:list, # First learning rate of each parameter group
+    ends:list, # Learning rate of each group at step `num_it`
+    start_lr:float|list|slice|None=None, # `start_lr` as given, for the message
+    end_lr:float|list|slice|None=None, # `end_lr` as given, for the message
+):
     "Raise unless each group's schedule grows from its start to its end without leaving the floats"
     if any(s>=e for s,e in zip(starts,ends)):
         raise ValueError(f"start_lr must be below end_lr, got start_lr={start_lr!r} and end_lr={end_lr!r}: "
@@ -138,9 +144,11 @@ def check_set_lr(set_lr, sgs:list)->str|None:
                          "add it to suggest_funcs")
     raise TypeError(f"set_lr must be False, True (the first suggestion) or the name of a rule in suggest_funcs, got {set_lr!r}")
 
-def check_args(learn, start_lr=1e-7, end_lr=10, num_it=100, stop_div=True, show_plot=True, suggest_funcs=('valley',), *,
-               group=-1, div=4., skip_start=None, skip_end=5, valid=None, cbs=None, mode='exp', set_lr=False,
-               intervals=True)->SimpleNamespace:
+def check_args(learn, # Then `lr_find`'s arguments, as given:
+    start_lr:float|list|slice=1e-7, end_lr:float|list|slice=10, num_it:int=100, stop_div:bool=True, show_plot:bool=True,
+    suggest_funcs:str|list|tuple|None=('valley',), *, group:int=-1, div:float=4., skip_start:int|None=None, skip_end:int=5,
+    valid:int|Iterable|None=None, cbs:Callback|list|None=None, mode:str='exp', set_lr:bool|str=False, intervals:bool=True,
+)->SimpleNamespace:
     "`lr_find`'s arguments checked and made plain Python values, before any training; a clear error for the first bad one"
     sgs = suggesters.resolve(suggest_funcs)
     skip_start = check_num(skip_start, 'skip_start', int, lo=0, none_ok=True, fix="points the rules skip at the start (None: fastai's num_it//10)")

@@ -37,8 +37,8 @@ def check_num(
     v, # The value given
     what:str, # Its name, for the error
     kind:type=float, # `float`, `int`, or `bool` (a flag: True or False)
-    lo=None, # The smallest value allowed (None: no bound)
-    hi=None, # The largest value allowed (None: no bound)
+    lo:float|None=None, # The smallest value allowed (None: no bound)
+    hi:float|None=None, # The largest value allowed (None: no bound)
     lo_open:bool=False, # Refuse `lo` itself: above `lo`, not at least `lo`
     hi_open:bool=False, # Refuse `hi` itself
     none_ok:bool=False, # Allow None, returned as it is
@@ -163,8 +163,8 @@ class LRCurve:
     stops = _stops
     def __init__(self,
         lrs, # Learning rate of each recorded step
-        losses=None, # Raw loss of each step (None if only the smoothed loss is known)
-        smooth=None, # Smoothed loss of each step; computed from `losses` with the run's `beta` if None
+        losses:np.ndarray|list|None=None, # Raw loss of each step (None if only the smoothed loss is known)
+        smooth:np.ndarray|list|None=None, # Smoothed loss of each step; computed from `losses` with the run's `beta` if None
         num_it:int|None=None, # Steps the run was asked for (default: the record's, else the number recorded)
         stop:str|None=None, # Why the run stopped, one of `LRCurve.stops` (default: the record's, else 'num_it')
         beta:float|None=None, # Smoothing weight of `smooth` (default: the record's, else 0.98)

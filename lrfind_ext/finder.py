@@ -7,6 +7,7 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/finder.html.md"""
 # %% ../nbs/08_finder.ipynb #8b0fe442
 from __future__ import annotations
 import math,sys,warnings
+from collections.abc import Iterable
 import numpy as np,torch
 from fastcore.basics import patch,store_attr
 from fastcore.foundation import L
@@ -81,7 +82,7 @@ class LRFindCallback(Callback):
         div:float=4., # Divergence: smoothed loss above `div` times its best
         beta:float=0.98, # Weight of fastai's smoothing
         group:int=-1, # Parameter group whose learning rate is recorded
-        valid=None, # Score each step on a fixed validation sample: a number of batches of `dls.valid`, or batches
+        valid:int|Iterable|None=None, # Score each step on a fixed validation sample: a number of batches of `dls.valid`, or batches
         sweep:str='exp', # 'exp' (fastai's schedule) or 'linear'
     ):
         store_attr()
@@ -257,21 +258,21 @@ Learner._fastai_lr_find = fastai_lr_find
 # %% ../nbs/08_finder.ipynb #30f5d66b
 @patch
 def lr_find(self:Learner,
-    start_lr=1e-7, # First learning rate: a number, a list (one per parameter group) or a slice
-    end_lr=10, # Learning rate the schedule would reach at step `num_it` (same forms)
+    start_lr:float|list|slice=1e-7, # First learning rate: a number, a list (one per parameter group) or a slice
+    end_lr:float|list|slice=10, # Learning rate the schedule would reach at step `num_it` (same forms)
     num_it:int=100, # Number of optimizer steps
     stop_div:bool=True, # Stop when the smoothed loss exceeds `div` times its best, or stops being finite
     show_plot:bool=True, # Draw the overlay plot
-    suggest_funcs=default_suggest, # Rules: names, registered functions, fastai's functions, 'all'
+    suggest_funcs:str|list|tuple|None=default_suggest, # Rules: names, registered functions, fastai's functions, 'all'
     *,
     group:int=-1, # Parameter group whose learning rate the curve records
     div:float=4., # Divergence threshold for `stop_div`
     skip_start:int|None=None, # Points the suggesters skip at the start (fastai's `num_it//10` if None)
     skip_end:int=5, # Points the suggesters skip at the end
-    valid=None, # Score each step on a fixed validation sample: a number of batches of `dls.valid`, or the batches
-    cbs=None, # Callbacks for this run only, as `fit`'s: lr_find leaves their own state as the run made it
+    valid:int|Iterable|None=None, # Score each step on a fixed validation sample: a number of batches of `dls.valid`, or the batches
+    cbs:Callback|list|None=None, # Callbacks for this run only, as `fit`'s: lr_find leaves their own state as the run made it
     mode:str='exp', # The sweep: 'exp' (fastai's exponential schedule) or 'linear'
-    set_lr=False, # Put a suggestion in `learn.lr` after the run: True for the first, or a rule's name
+    set_lr:bool|str=False, # Put a suggestion in `learn.lr` after the run: True for the first, or a rule's name
     intervals:bool=True, # Estimate where each rule would land on another run (`Suggestion.interval`)
 )->LRFindResult:
     "Run fastai's learning-rate range test, restore the learner exactly, and suggest learning rates"

@@ -11,6 +11,7 @@ from .curve import *
 from .view import *
 from .suggest import *
 from .suggest import _lr
+from matplotlib.axes import Axes
 
 # %% auto #0
 __all__ = ['group_values', 'fit_form', 'fmt_fit', 'LRFindResult', 'lr_result']
@@ -51,7 +52,17 @@ def fmt_fit(v)->str:
 
 class LRFindResult:
     "Mixin of `lr_find`'s result: the curve, the suggestions, a table and the plot"
-    curve,_suggs,applied = None,None,None # (a result made by `_make`, or by hand, has neither; `applied`: the rule `set_lr` applied)
+    _curve,_suggs,_applied = None,None,None # (a result made by `_make`, or by hand, has none of them)
+
+    @property
+    def curve(self)->LRCurve|None:
+        "The `LRCurve` of the run the suggestions were read from (None for a result made from values alone)"
+        return self._curve
+
+    @property
+    def applied(self)->str|None:
+        "The rule whose suggestion `lr_find(set_lr=...)` put in `learn.lr`, or None"
+        return self._applied
 
     @property
     def suggestions(self)->dict:
@@ -66,11 +77,15 @@ class LRFindResult:
         if name not in self._fields: raise ValueError(f"{name!r} is not one of this result's suggestions: {', '.join(self._fields)}")
         return self.suggestions[name]
 
-    def group_lrs(self, name:str|None=None)->list:
+    def group_lrs(self,
+        name:str|None=None, # A field of the result, a rule's name (default: the first)
+    )->list:
         "Suggestion `name` (default: the first) for every parameter group of a discriminative sweep, as the sweep ran them side by side"
         return group_values(self.curve, self._sugg(name))
 
-    def fit_lr(self, name:str|None=None):
+    def fit_lr(self,
+        name:str|None=None, # A field of the result, a rule's name (default: the first)
+    )->float|slice|list:
         "Suggestion `name` (default: the first) as `fit_one_cycle` and `fit` take it: a float, or for a discriminative sweep a `slice` or a list (one per group)"
         return fit_form(self.group_lrs(name))
 
@@ -80,8 +95,11 @@ class LRFindResult:
         r = None if self.curve is None else self.curve.run
         return r is not None and r.n_groups>1 and not all(isinstance(fit_form(o), float) for o in (r.start_lrs, r.end_lrs))
 
-    def plot(self, ax=None, **kwargs):
-        "Draw the overlay of this run: the curve and every suggestion at its returned value"
+    def plot(self,
+        ax:Axes|None=None, # Axes to draw into; a new figure if None
+        **kwargs, # Passed to `plot_lr`
+    ):
+        "Draw the overlay of this run again, without training: the curve and every suggestion at its returned value; `kwargs` go to `plot_lr` (`label`, `show_raw`, `show_skip`, `figsize`, `legend`); returns the `Figure`"
         if self.curve is None:
             raise ValueError("This result has no curve to plot (it was made by _make or by hand, not by lr_find): "
                              "plot a curve with lrfind_ext.plot.plot_lr(curve, suggestions)")
@@ -146,17 +164,17 @@ def _by_hand(name, lr, old, crv)->Suggestion:
 def _result_cls(names:tuple):
     "A `SuggestedLRs` namedtuple class with fields `names`, mixed with `LRFindResult`"
     nt = collections.namedtuple('SuggestedLRs', names)
-    def _replace(self, **kw):
+    def _replace(self, /, **kw): # (`self` positional-only: a rule may be called `self`)
         "A copy with the fields in `kw` set to new learning rates (checked as a rule's are), keeping the curve and the other suggestions"
         res = nt._replace(self, **{k:_lr(v, k) for k,v in kw.items()})
-        res.curve,res._suggs,res.applied = self.curve,self._suggs,self.applied
+        res._curve,res._suggs,res._applied = self._curve,self._suggs,self._applied
         return res
     return type('SuggestedLRs', (nt, LRFindResult), {'_replace':_replace})
 
 def lr_result(crv:LRCurve|None, suggs:list, applied:str|None=None)->LRFindResult:
     "Build `lr_find`'s result from a curve (None if there is none), its suggestions, and the one `set_lr` applied"
     res = _result_cls(tuple(s.name for s in suggs))(*[s.lr for s in suggs])
-    res.curve,res._suggs,res.applied = crv,{s.name:s for s in suggs},applied
+    res._curve,res._suggs,res._applied = crv,{s.name:s for s in suggs},applied
     return res
 
 def _unpickle(crv, suggs, values, applied=None):

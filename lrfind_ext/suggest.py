@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib,inspect,keyword,math,unicodedata
 from dataclasses import dataclass,replace,fields
 from functools import partial
+from typing import Callable
 import numpy as np,torch
 from fastcore.basics import patch
 from .curve import *
@@ -196,10 +197,15 @@ class Suggesters:
     "The registry of suggestion rules that `lr_find` can use by name"
     def __init__(self): self._d,self._fastai = {},{}
 
-    def add(self, func, name:str|None=None, *, replace:bool=False, fastai_style:bool|None=None,
-            reads:str|None=None, # The curve `func` reads: 'smooth' (fastai's, the default), 'raw' or 'zerolag'
-            fastai_fn=None, # fastai's function this rule stands in for, when `lr_find` is given that function
-           )->Suggester:
+    def add(self,
+        func:Callable, # The rule: a function of an `LRCurve`, or of fastai's `(lrs, losses, num_it)`
+        name:str|None=None, # Its name, a field of `lr_find`'s result (default: the function's `__name__`)
+        *,
+        replace:bool=False, # Replace another function registered under `name`
+        fastai_style:bool|None=None, # Whether `func` takes fastai's three arguments (default: told by its signature)
+        reads:str|None=None, # The curve `func` reads: 'smooth' (fastai's, the default), 'raw' or 'zerolag'
+        fastai_fn:Callable|None=None, # fastai's function this rule stands in for, when `lr_find` is given that function
+    )->Suggester:
         "Register `func` under `name` (default: its `__name__`)"
         sg = Suggester(name or _fn_name(func), func, fastai_style, reads)
         old = self._d.get(sg.name)
@@ -210,8 +216,14 @@ class Suggesters:
         if fastai_fn is not None: self._fastai[fastai_fn] = sg
         return sg
 
-    def register(self, name:str|None=None, *, replace:bool=False, fastai_style:bool|None=None, reads:str|None=None):
-        "Decorator that registers a rule under `name`"
+    def register(self,
+        name:str|None=None, # Its name (default: the function's `__name__`); `@register` without a call works too
+        *,
+        replace:bool=False, # Replace another function registered under `name`
+        fastai_style:bool|None=None, # Whether the function takes fastai's three arguments (default: told by its signature)
+        reads:str|None=None, # The curve the function reads: 'smooth' (fastai's, the default), 'raw' or 'zerolag'
+    ):
+        "Decorator that registers the function it decorates (with `add`) and returns it unchanged"
         if callable(name): return self.register()(name)
         def _inner(f):
             self.add(f, name, replace=replace, fastai_style=fastai_style, reads=reads)

@@ -254,12 +254,3 @@ def save(self:LRCurve, fn)->Path:
 def load(cls:LRCurve, fn)->LRCurve:
     "Read a curve written by `LRCurve.save`"
     return cls.from_dict(json.loads(Path(fn).read_text()))
-
-@patch(as_prop=True)
-def meta(self:LRCurve)->dict:
-    "The record as format 1's `meta` dict, a new one at each call: for code written before `LRCurve.run`, which it should read instead"
-    r = self.run
-    d = dict(start_lr=r.start_lr, end_lr=r.end_lr, group=r.group, n_groups=r.n_groups, mode=r.mode, sweep=r.sweep, batches=r.batches,
-             skipped=r.skipped, world_size=r.world_size, stopped_by=r.stopped_by, valid_batches=r.valid_batches, valid_items=r.valid_items)
-    if r.n_groups>1: d.update(start_lrs=list(r.start_lrs), end_lrs=list(r.end_lrs))
-    return {k:v for k,v in d.items() if v is not None}

@@ -35,6 +35,51 @@ def test_signature_as_fastai():
     assert [s.name for s in suggesters.resolve(ours[6].default)] == ['basin', 'valley']
     assert all(p.kind is p.KEYWORD_ONLY for p in ours[7:])
 
+# The modules of this package whose pages show signatures of their own (the plot's are tested with it)
+_MODS = ('curve','view','suggest','rules','spread','snapshot','result','checks','finder','examples')
+
+def _documented_callables():
+    "(name, function) of what the API pages show a signature for: exported functions, exported classes' constructors, public methods and properties, and the methods patched onto fastai's and this package's classes"
+    import importlib
+    seen = {}
+    def add(nm, f):
+        f = getattr(f, 'fget', None) or getattr(f, '__func__', None) or f
+        if inspect.isfunction(f): seen.setdefault(nm, f)
+    for m in _MODS:
+        mod = importlib.import_module(f'lrfind_ext.{m}')
+        for n in mod.__all__:
+            o = getattr(mod, n)
+            if getattr(o, '__module__', None)!=mod.__name__: continue
+            if inspect.isclass(o):
+                add(n, o.__init__)
+                for k,v in vars(o).items():
+                    if not k.startswith('_'): add(f'{n}.{k}', v)
+            else: add(n, o)
+    for k,v in vars(LRCurve).items():
+        if not k.startswith('_'): add(f'LRCurve.{k}', v)
+    add('Learner.lr_find', Learner.lr_find)
+    return seen
+
+def test_no_parameter_reads_nonetype():
+    """A parameter that defaults to None has a type: fastcore's show_doc gives an unannotated one the type of its default,
+    and the docs read `valid:NoneType=None` (issue 23)"""
+    fs = _documented_callables()
+    assert {'Learner.lr_find', 'LRCurve.loss_at', 'LRFindResult.plot', 'Suggesters.add', 'check_num'} <= set(fs)
+    bad = [f'{nm}({p.name}=None)' for nm,f in fs.items() for p in inspect.signature(f).parameters.values()
+           if p.default is None and p.annotation is p.empty]
+    assert not bad, 'parameters the docs would type NoneType: ' + ', '.join(bad)
+
+def test_result_and_registry_members_documented():
+    "Every public method and property of the result and of the registry has its `show_doc` on its page (issue 23)"
+    from lrfind_ext.suggest import Suggesters
+    root = Path(__file__).resolve().parent.parent/'nbs'
+    for cls,nb in (LRFindResult,'06_result.ipynb'),(Suggesters,'02_suggest.ipynb'):
+        src = '\n'.join(''.join(c['source']) for c in json.loads((root/nb).read_text())['cells'] if c['cell_type']=='code')
+        names = [k for k,v in vars(cls).items() if not k.startswith('_') and (inspect.isfunction(v) or isinstance(v, property))]
+        assert len(names) >= 4, names
+        shown = lambda k: f'show_doc({cls.__name__}.{k})' in src or f'def {k}(self:{cls.__name__}' in src # (nbdev documents a @patch)
+        assert not [k for k in names if not shown(k)], (nb, [k for k in names if not shown(k)])
+
 def test_default_result_keeps_valley():
     "Code written for fastai, `learn.lr_find().valley`, keeps working with the new default"
     learn = digits()

@@ -38,8 +38,8 @@ def test_nfkc_keywords_and_reserved_names(name, msg):
     with pytest.raises(SuggestError, match=msg): Suggester(name, first)
 
 def test_rule_named_self():
-    """A rule may be called `self`: the result holds it and `_replace(self=...)` sets it.
-    NEEDS nbs/06_result.ipynb's `_replace(self, /, **kw)` (positional-only `self`; owned by w-core): fails until then."""
+    """A rule may be called `self`: the result holds it and `_replace(self=...)` sets it (the result's `_replace` takes
+    its own `self` positional-only, as namedtuple's does)"""
     crv = synth_curve()
     res = lr_result(crv, [Suggester('self', first)(crv), Suggester('other', last)(crv)])
     r = res._replace(self=1e-3)
