@@ -1,55 +1,41 @@
-"""Tutorial code runs as shown. The visible code cells of each tutorial page (what a reader of the site sees: not
-`#| hide`, not `#| export`/`#| exporti`, not `#| eval: false`, `echo: false` or `include: false`; `#| slow` cells only with --runslow) are joined into
-one plain script, which runs top to bottom with the venv's Python in a fresh process, in an empty temporary folder
-(so that it can't read the repository's files, nbs/data among them). It must exit 0, leave the folder empty, and use
-no private names of the package or of fastai (`_x`): a reader copying the page has only the public API.
+"""Tutorial code runs as shown, and the tutorial pages' own tests pass: each tutorial page runs once, in a process of
+its own (tests/lrf_pages.py). The code cells a reader sees (not `#| hide`, not `#| export`/`#| exporti`, not `echo:
+false` or `include: false`; `#| slow` cells only with --runslow; `eval: false` ones not at all) run as one plain
+script would: in an empty temporary folder (so that they can't read the repository's files, nbs/data among them), in
+a namespace of their own. They must run, leave the folder empty, and use no private names of the package or of fastai
+(`_x`): a reader copying the page has only the public API. The hidden cells (the page's tests, and code whose output
+the page shows without its code) run beside them from nbs/, as nbdev's test runs them, seeing every name.
 
-`python tests/test_tutorials.py nbs/X.ipynb` prints a page's script, to run or read by hand."""
-import ast,json,os,re,subprocess,sys,tempfile
+The tutorial pages are the pages without a number that show code; nbdev's test of the other pages is in
+tests/test_notebooks.py. `python tests/test_tutorials.py nbs/X.ipynb` prints a page's visible code as a script."""
+import ast,json,sys,tempfile
 from pathlib import Path
 import pytest
+from lrf_pages import NBS,pages,directives,shown,forked,run_tutorial
 
-ROOT = Path(__file__).resolve().parent.parent
-NBS = ROOT/'nbs'
-# The tutorial pages. The workflow page's training (fine_tune, the second sweep, fit_one_cycle: a resnet18 for four
-# epochs, about a minute on two idle CPU cores, many on busy ones) is in `#| slow` cells, which run only with
-# --runslow (make test-all), as nbdev's tests run them. A page in SLOW would run only with --runslow altogether.
-# The benchmark page (benchmark) shows no code, only what its hidden cells read from bench/results/.
-PAGES = ['workflow', 'index', 'reading_the_plot', 'migrating', 'custom_suggester', 'benchmark_research']
-SLOW = set()
-# Pages whose check is expected to fail, with why (none: the research page's visible code records its own curves)
+# Pages whose check is expected to fail, with why (none)
 XFAIL = {}
 # Public names that start with an underscore: namedtuple's API (fastai's SuggestedLRs is one).
 PUBLIC_UNDERSCORE = {'_fields', '_asdict', '_replace', '_make', '_field_defaults'}
-_dir = re.compile(r'^\s*#\s*\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
-
-def directives(src:str)->dict:
-    "The `#| name [value]` directives at the top of a cell's source"
-    res = {}
-    for line in src.splitlines():
-        if not line.strip(): continue
-        m = _dir.match(line)
-        if not m: break
-        res[m.group(1)] = m.group(2)
-    return res
 
 def visible_cells(nb_path, slow=False)->list:
     "The sources of the code cells of a page a reader sees and would run, in order"
-    nb = json.loads(Path(nb_path).read_text())
     res = []
-    for c in nb['cells']:
-        if c['cell_type']!='code': continue
+    for c in json.loads(Path(nb_path).read_text())['cells']:
         src = ''.join(c['source'])
+        if c['cell_type']!='code' or not src.strip() or not shown(src): continue
         d = directives(src)
-        if d.keys() & {'hide','export','exporti','default_exp'}: continue
-        if any(d.get(k,'').lower()=='false' for k in ('eval','echo','include')): continue # not run, or its code not shown
-        if 'slow' in d and not slow: continue
-        if src.strip(): res.append(src)
+        if d.get('eval','').lower()=='false' or ('slow' in d and not slow): continue
+        res.append(src)
     return res
 
 def script(nb_path, slow=False)->str:
     "A page's visible code as one plain script"
     return '\n\n'.join(visible_cells(nb_path, slow))
+
+def tutorials(nbs=NBS)->list:
+    "The tutorial pages: those whose name starts with no number, with code a reader sees"
+    return [p for p in pages(nbs) if not p.name[0].isdigit() and visible_cells(p, slow=True)]
 
 def _defined(tree)->set:
     "Names the script itself binds (a reader may give their own functions private names)"
@@ -75,67 +61,62 @@ def private_names(src:str)->list:
             if any(priv(p) for p in mod.split('.')): res.append(f'from {mod} (line {n.lineno})')
     return res
 
-def _files(d:Path)->list: return sorted(p.relative_to(d).as_posix() for p in d.rglob('*'))
-
-def run_script(src:str, timeout=900):
-    "Run `src` with this Python in a fresh process in an empty temporary folder: (returncode, output, files left)"
-    with tempfile.TemporaryDirectory() as d:
-        d = Path(d)
-        work = d/'work'; work.mkdir()
-        f = d/'page.py'; f.write_text(src) # outside the folder the script runs in
-        env = {k:v for k,v in os.environ.items() if k!='PYTHONPATH'}
-        env.update(MPLBACKEND='Agg', PYTHONWARNINGS='ignore::FutureWarning')
-        r = subprocess.run([sys.executable, str(f)], cwd=work, env=env, capture_output=True, text=True, timeout=timeout)
-        return r.returncode,_tail(r.stdout, r.stderr),_files(work)
-
-_bar = re.compile(r'^.*(\|[█-]*\||\d+\.\d+% \[).*$', re.M)
-def _tail(out, err, n=4000):
-    "What a failure report shows: the end of stdout and stderr, without fastprogress's bars"
-    out,err = (_bar.sub('', s).strip() for s in (out, err))
-    return (out[-n//4:] + '\n--- stderr ---\n' + err[-n:]).strip()
+def check_page(nb, slow=False):
+    "Run page `nb` once (tests/lrf_pages.py's `run_tutorial`); what went wrong, if anything"
+    src = script(nb, slow)
+    if not src.strip(): return f'{nb.name} has no visible code'
+    priv = private_names(src)
+    if priv: return f"{nb.name}'s visible code uses private names: {', '.join(priv)}"
+    with tempfile.TemporaryDirectory() as work:
+        ok,out = forked(run_tutorial, nb, slow, work)
+        left = sorted(p.relative_to(work).as_posix() for p in Path(work).rglob('*'))
+    if not ok: return f"{nb.name}, run once (its visible code as a script, its hidden cells beside it), failed:\n{out}"
+    if left: return f"{nb.name}'s visible code left files in the folder it ran in: {left}"
 
 def _params():
-    for p in PAGES:
-        marks = ([pytest.mark.slow] if p in SLOW else []) + ([pytest.mark.xfail(reason=XFAIL[p], strict=False)] if p in XFAIL else [])
-        yield pytest.param(p, marks=marks, id=p)
+    for p in tutorials():
+        marks = [pytest.mark.xfail(reason=XFAIL[p.stem], strict=False)] if p.stem in XFAIL else []
+        yield pytest.param(p, marks=marks, id=p.stem)
 
-@pytest.fixture(scope='module')
-def runs(request):
-    "Each page's script run, two at a time (the pages train small models on the CPU): page -> (rc, output, files left)"
-    from concurrent.futures import ThreadPoolExecutor
-    slow = request.config.getoption('--runslow')
-    chosen = {it.callspec.params['page'] for it in request.session.items
-              if getattr(it, 'originalname', None)=='test_tutorial_runs_as_shown'} # only the pages selected (-k)
-    todo = {p: script(NBS/f'{p}.ipynb', slow) for p in PAGES
-            if p in chosen and (NBS/f'{p}.ipynb').exists() and (slow or p not in SLOW)}
-    todo = {p:s for p,s in todo.items() if s.strip() and not private_names(s)} # the test says why the others fail
-    with ThreadPoolExecutor(min(2, os.cpu_count() or 1)) as ex: return dict(zip(todo, ex.map(run_script, todo.values())))
+@pytest.mark.parametrize('nb', list(_params()))
+def test_tutorial_runs_as_shown(nb, request):
+    err = check_page(nb, slow=request.config.getoption('--runslow'))
+    assert err is None, err
 
-@pytest.mark.parametrize('page', list(_params()))
-def test_tutorial_runs_as_shown(page, request, runs):
-    nb = NBS/f'{page}.ipynb'
-    if not nb.exists(): pytest.skip(f'{nb.name} is not a page')
-    src = script(nb, slow=request.config.getoption('--runslow'))
-    assert src.strip(), f'{nb.name} has no visible code'
-    priv = private_names(src)
-    assert not priv, f"{nb.name}'s visible code uses private names: {', '.join(priv)}"
-    rc,out,left = runs[page]
-    assert rc==0, f"{nb.name}'s visible code, run as a script, failed (rc {rc}):\n{out}"
-    assert not left, f"{nb.name}'s visible code left files in the folder it ran in: {left}"
+# ---- the check itself ----
 
 def test_private_names_found():
-    "The check itself: private names imported or used as attributes are found; the script's own ones are not"
+    "Private names imported or used as attributes are found; the script's own ones are not"
     src = "from lrfind_ext.plot import _renderer\nimport fastai._x\nres._stop_txt()\ndef _mine(): pass\n_mine()\nres._fields\n"
     got = private_names(src)
     assert len(got)==3 and all(s in ' '.join(got) for s in ('_renderer', 'fastai._x', '_stop_txt'))
 
+def _nb(path, *srcs):
+    "A notebook at `path` with these code cells"
+    cell = lambda s: {'cell_type':'code', 'source':s, 'metadata':{}, 'outputs':[], 'execution_count':None}
+    nb = {'cells':[cell(s) for s in srcs] + [{'cell_type':'markdown', 'source':'# t', 'metadata':{}}],
+          'metadata':{}, 'nbformat':4, 'nbformat_minor':5}
+    path.write_text(json.dumps(nb))
+    return path
+
 def test_visible_cells_skip_hidden(tmp_path):
-    cell = lambda s: {'cell_type':'code', 'source':s, 'metadata':{}, 'outputs':[]}
-    nb = {'cells':[cell('#| hide\nx=1'), cell('#| export\ndef f(): pass'), cell('#|eval: false\n1/0'), cell('#| echo: false\nsection()'), cell('#| slow\ny=2'),
-                   cell('z=3'), {'cell_type':'markdown', 'source':'# t', 'metadata':{}}]}
-    p = tmp_path/'nb.ipynb'; p.write_text(json.dumps(nb))
+    p = _nb(tmp_path/'nb.ipynb', '#| hide\nx=1', '#| export\ndef f(): pass', '#|eval: false\n1/0', '#| echo: false\nsection()',
+            '#| slow\ny=2', 'z=3')
     assert visible_cells(p)==['z=3']
     assert visible_cells(p, slow=True)==['#| slow\ny=2', 'z=3']
+
+@pytest.mark.parametrize('cells,err', [
+    (['import math,os\nx = math.pi\nassert os.listdir() == []', '#| hide\nfrom pathlib import Path\nassert x > 3 and Path("nb.ipynb").exists()',
+      'print(x)'], None), # a page that passes: its visible code runs in an empty folder, its hidden cells beside the page
+    (['#| hide\nimport math', 'math.pi'], "NameError: name 'math' is not defined"), # visible code needs a hidden import
+    (['x = 1', '#| hide\nassert x == 2'], 'AssertionError'), # the page's own test fails
+    (['open("out.txt", "w").write("x")'], "left files in the folder it ran in: ['out.txt']"),
+    (['from fastai.callback.schedule import _x'], 'uses private names'),
+    (['#| eval: false\n1/0', 'y = 1'], None),
+], ids=['passes', 'hidden-import', 'hidden-test', 'leaves-file', 'private', 'eval-false'])
+def test_check_page_fails_when_it_should(tmp_path, cells, err):
+    got = check_page(_nb(tmp_path/'nb.ipynb', *cells))
+    assert (got is None) if err is None else (err in got), got
 
 if __name__=='__main__':
     for a in sys.argv[1:]: print(script(a))
