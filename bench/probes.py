@@ -1,0 +1,353 @@
+#!/usr/bin/env python
+"""Probes: does training a few short `fit_one_cycle` runs around the suggestion, and keeping the best by validation
+loss, land closer to the best learning rate than the suggestion alone, and at what cost? (issue 25)
+
+Steps, each its own command (caches under bench/cache/probes/, git-ignored):
+    python bench/probes.py lattice        # DEV tasks: probes at a lattice of rates around basin, 3 lengths (the research table)
+    python bench/probes.py explore        # DEV tasks: every design read off the lattice, scored; writes results/probes_dev.md
+    python bench/probes.py eval SET       # the frozen design, run through `Learner.lr_probe`, on SET: dev, heldout, fresh, third
+    python bench/probes.py third          # the third held-out set (bench/tasks_third.py): its truth grids and lr_find curves
+    python bench/probes.py report         # results/probes.md and probes.json from the cached runs
+Options: --workers N (default 2), --tasks T[,T] (a subset, for trials).
+
+Scoring is bench/quality.py's: the rate a method ends with, read off the task's truth (the mean over the grid seeds of
+`fit_one_cycle`'s final validation loss, interpolated in log10(lr)) over the truth's best; per task the geometric mean
+over the 3 lr_find seeds (100, 101, 102: the probes start from the same learner the sweep of that seed started from);
+`within 10%`: tasks with ratio <= 1.10. Cost: optimizer steps, the sweep's included, over the sweep's steps."""
+from __future__ import annotations
+import argparse,gzip,json,math,os,sys,time
+from pathlib import Path
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+os.environ.setdefault('MPLBACKEND', 'Agg')
+import numpy as np
+
+# --- The benchmark harness, imported in this one place (bench/quality.py and bench/tasks.py as of f784273; after the
+# split of quality.py, these names come from bench/harness.py) -------------------------------------------------------
+import quality as Q
+from quality import Truth,load_json,save_json,LRF_SEEDS,TOL
+from tasks import TASK,TASKS,FRESH,CACHE
+from ceiling import seed_table,one_seed_ratios
+# ---------------------------------------------------------------------------------------------------------------------
+
+RES = Q.RES
+PCACHE = CACHE/'probes'
+LENGTHS = (25, 50, 100) # probe lengths of the lattice, optimizer steps
+OFFS = tuple(k/6 for k in range(-8, 9)) # lattice offsets from basin, decades (+-1.33)
+# The costly learners (ResNets, the AWD-LSTM: 0.1-0.4 s a step here, against 5-10 ms): a coarser lattice, every other
+# offset from -1 to +1.33 decades, and no 25-step probes
+HEAVY = ('ft_resnet_slice_adam', 'app_vision_resnet18', 'ft_resnet_frozen_sgdm', 'app_text_awd')
+def lat_offs(name):
+    "The lattice's offsets for task `name`: all; every other from -1 decade up on the costly ones; the ResNets from -2/3"
+    lo = -2/3-1e-9 if 'resnet' in name else -1-1e-9
+    return [o for k,o in enumerate(OFFS) if name not in HEAVY or (k%2==0 and o>=lo)]
+def lat_lengths(name): return [n for n in LENGTHS if name not in HEAVY or n>=50]
+
+def set_tasks(name)->list:
+    "The tasks of set `name`: dev, heldout (bench/quality.py's), fresh (bench/fresh.py's), third (bench/tasks_third.py's)"
+    if name=='third':
+        from tasks_third import THIRD
+        return THIRD
+    return dict(dev=[t for t in TASKS if not t.heldout], heldout=[t for t in TASKS if t.heldout], fresh=FRESH)[name]
+
+def grid_fn(s): return dict(dev=Q.GRID_FN, heldout=Q.GRID_FN, fresh=RES/'fresh_grid.json', third=RES/'third_grid.json')[s]
+def curves_fn(s): return dict(dev=Q.CURVES_FN, heldout=Q.CURVES_FN, fresh=RES/'fresh_curves.json.gz', third=RES/'third_curves.json.gz')[s]
+
+def _register_third():
+    "Make the third set's tasks known to bench/tasks.py's TASK (in this process, and in each worker)"
+    if (HERE/'tasks_third.py').exists(): import tasks_third # noqa: registers on import
+
+def basin_of(curve:dict):
+    "lr_find's result rebuilt from a recorded curve: basin's suggestion with its interval, as lr_find returns it"
+    from lrfind_ext.curve import LRCurve
+    from lrfind_ext.suggest import suggesters
+    from lrfind_ext.spread import with_intervals
+    from lrfind_ext.result import lr_result
+    crv = LRCurve.from_dict(curve)
+    sg = suggesters.resolve(('basin',))
+    return lr_result(crv, with_intervals(crv, [sg[0](crv)], sg))
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The lattice: probes at basin x 10^OFFS, for each length, from each lr_find seed's learner
+
+def _lat_fn(name, seed, steps): return PCACHE/f'lattice_{name}_s{seed}_n{steps}.json.gz'
+
+def lattice_job(args):
+    "Probe task `name` from lr_find seed `seed`'s learner at basin x 10^offs for `steps` steps each"
+    name,seed,steps,offs,cfile = args
+    _register_third()
+    import torch,lrfind_ext
+    from lrfind_ext.snapshot import Snapshot
+    from lrfind_ext.probes import probe_one
+    t = TASK[name]
+    res = basin_of(load_json(Path(cfile))[f'{name}/{seed}/100']['curve'])
+    base = res.basin
+    learn = t.learner(seed)
+    snap,rows,t0 = Snapshot(learn),[],time.time()
+    for o in offs:
+        lr = base*10**o
+        t1 = time.time()
+        try: items,loss = probe_one(learn, t.lr_arg(lr), steps)
+        finally: snap.restore()
+        rows.append(dict(off=o, lr=lr, loss=loss if math.isfinite(loss) else None, secs=time.time()-t1,
+                         items=None if items is None else [float(f'{v:.5g}') for v in items]))
+    out = dict(task=name, seed=seed, steps=steps, basin=base, interval=list(res.suggestions['basin'].interval),
+               sweep_steps=len(res.curve), rows=rows, secs=time.time()-t0)
+    save_gz(out, _lat_fn(name, seed, steps))
+    return name,seed,steps,out['secs']
+
+def save_gz(obj, fn:Path):
+    fn.parent.mkdir(parents=True, exist_ok=True)
+    tmp = fn.with_name(f'.{fn.name}.{os.getpid()}')
+    with gzip.open(tmp, 'wt') as f: json.dump(obj, f)
+    os.replace(tmp, fn)
+
+def load_gz(fn:Path):
+    with gzip.open(fn, 'rt') as f: return json.load(f)
+
+def _cost(name): return (name in HEAVY, name in HEAVY and 'resnet' in name)
+
+def run_lattice(tasks, workers):
+    jobs = [(t.name,s,n,lat_offs(t.name),str(Q.CURVES_FN))
+            for t in tasks for s in LRF_SEEDS for n in lat_lengths(t.name) if not _lat_fn(t.name, s, n).exists()]
+    jobs.sort(key=lambda j: (_cost(j[0]), -j[2])) # the costly ones last: the rest can be read first
+    if not jobs: return
+    Q.prepare(tasks, workers)
+    print(f"lattice: {len(jobs)} jobs", flush=True)
+    t0 = time.time()
+    with Q._pool(workers) as p:
+        for i,(name,seed,n,secs) in enumerate(p.imap_unordered(lattice_job, jobs)):
+            print(f"  {i+1}/{len(jobs)} {name} seed {seed} {n} steps: {secs:.0f}s (total {time.time()-t0:.0f}s)", flush=True)
+
+def lattice(tasks)->dict:
+    "{(task, seed, steps): the lattice job's output} for what is cached"
+    res = {}
+    for t in tasks:
+        for s in LRF_SEEDS:
+            for n in LENGTHS:
+                fn = _lat_fn(t.name, s, n)
+                if fn.exists(): res[(t.name,s,n)] = load_gz(fn)
+    return res
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Designs read off the lattice (offsets in sixths of a decade from basin: k = 6*offset)
+
+def _k(o): return int(round(6*o))
+
+class Cell:
+    "One (task, seed, length) of the lattice: the probes' losses by offset k, basin, its interval, the sweep's steps"
+    def __init__(self, d):
+        self.basin,self.steps,self.sweep = d['basin'],d['steps'],d['sweep_steps']
+        self.h = math.log10(d['interval'][1]/d['basin']) # the interval's half-width, decades
+        self.loss = {_k(r['off']):(r['loss'] if r['loss'] is not None and math.isfinite(r['loss']) else math.inf) for r in d['rows']}
+        self.items = {_k(r['off']):(np.array(r['items']) if r['items'] is not None else None) for r in d['rows']}
+        self.ks = sorted(self.loss)
+
+    def snap(self, k):
+        "The lattice point nearest `k` (lower on a tie), clamped to the lattice"
+        return min(self.ks, key=lambda j: (abs(j-k), j))
+
+    def lr(self, k:float): return self.basin*10**(k/6)
+
+def _se(c, a, b):
+    "Standard error of the mean paired difference of probes a and b's per-item losses (inf if unknown or not finite)"
+    x,y = c.items.get(a),c.items.get(b)
+    if x is None or y is None or not (np.isfinite(x).all() and np.isfinite(y).all()): return math.inf
+    d = x-y
+    return float(d.std(ddof=1)/math.sqrt(len(d))) if len(d)>1 else math.inf
+
+def pick(c, ks, rule):
+    "The probe (offset k) rule `rule` keeps among probes `ks` of cell `c`"
+    ks = sorted(ks)
+    L = {k:c.loss[k] for k in ks}
+    best = min(ks, key=lambda k: (L[k], k))
+    kind,p = rule
+    if kind=='min' or not math.isfinite(L[best]): return best
+    if kind=='rel': return min(k for k in ks if L[k] <= (1+p)*L[best])
+    if kind=='pen': return min(ks, key=lambda k: (L[k]*(1+p)**(k/6), k))
+    if kind=='se': return min(k for k in ks if k==best or L[k]-L[best] <= p*_se(c, k, best))
+    if kind=='se_up': # a probe above the lowest finite one must beat every lower probe by p standard errors
+        cur = min(k for k in ks if math.isfinite(L[k]))
+        for k in ks:
+            if k>cur and L[k] < L[cur] and L[cur]-L[k] > p*_se(c, cur, k): cur = k
+        return cur
+    if kind=='quad': return quad_vertex(c, ks, p)
+    raise ValueError(kind)
+
+def quad_vertex(c, ks, cap=10.):
+    """The vertex of a parabola fitted to log(loss) against k over probes `ks` (losses capped at `cap` x the lowest;
+    diverged probes left out and bounding the vertex from above), clamped to the probed range; the lowest probe if
+    fewer than 3 are finite or the parabola opens downwards (a float k: the rate may fall between probes)"""
+    L = {k:c.loss[k] for k in ks}
+    fin = sorted(k for k in ks if math.isfinite(L[k]))
+    if not fin: return min(ks)
+    m = min(L[k] for k in fin)
+    y = np.log([min(L[k], cap*m) for k in fin])
+    best = min(fin, key=lambda k: (L[k], k))
+    if len(fin)<3: return best
+    a,b,_ = np.polyfit(np.array(fin, dtype=float), y, 2)
+    if a<=0: return best
+    hi = min([k for k in ks if not math.isfinite(L[k])], default=math.inf)
+    return float(np.clip(-b/(2*a), fin[0], min(fin[-1], hi)))
+
+def spread_fixed(ks):
+    "Probes at fixed offsets (sixths of a decade) from basin"
+    def f(c): return [c.snap(k) for k in ks]
+    f.desc = 'at basin x 10^(' + ', '.join(f'{k/6:+.2f}' for k in ks) + ')'
+    return f
+
+def spread_interval(cs, hmin, hmax):
+    "Probes at basin x 10^(c*h), h the interval's half-width clamped to [hmin, hmax] decades"
+    def f(c):
+        h = min(max(c.h, hmin), hmax)
+        return sorted({c.snap(6*h*x) for x in cs})
+    f.desc = f"at basin x 10^(c*h), c in {cs}, h = interval half-width clamped to [{hmin}, {hmax}]"
+    return f
+
+def design(spread, rule, shift=0., adapt=0):
+    """A design: the probes `spread` gives; `adapt` more probes, one at a time, one spacing further out from an edge
+    probe that the rule keeps; the rule's pick, moved by `shift` decades"""
+    def run(c):
+        ks = list(dict.fromkeys(spread(c)))
+        for _ in range(adapt):
+            k = pick(c, ks, rule)
+            step = (ks[-1]-ks[0])//max(len(ks)-1, 1) if len(ks)>1 else 2
+            nxt = c.snap(k+step) if k==max(ks) else c.snap(k-step) if k==min(ks) else None
+            if nxt is None or nxt in ks: ks.append(None); continue # no probe spent
+            ks.append(nxt)
+        n = sum(k is not None for k in ks)
+        ks = sorted(k for k in ks if k is not None)
+        k = pick(c, ks, rule)
+        return c.lr(k + 6*shift),n
+    return run
+
+def score_design(run, cells, truths, tasks, steps):
+    "Figures of one design over `tasks`: within 10%, geomean, worst, mean cost (over the sweep's steps), per-task ratios"
+    ratio,cost = {},[]
+    for t in tasks:
+        if not all((t.name,s,steps) in cells for s in LRF_SEEDS): continue # (a lattice still being built)
+        rs = []
+        for s in LRF_SEEDS:
+            c = cells[(t.name,s,steps)]
+            lr,n = run(c)
+            rs.append(truths[t.name].ratio(lr))
+            cost.append((c.sweep+n*steps)/c.sweep)
+        ratio[t.name] = Q._gm(rs)
+    r = np.array(list(ratio.values()))
+    if not len(r): return dict(within=0, n=0, geomean=math.nan, worst=math.nan, cost=math.nan, ratio={})
+    return dict(within=int((r<=TOL).sum()), n=len(r), geomean=Q._gm(r), worst=float(r.max()), cost=float(np.mean(cost)),
+                ratio=ratio)
+
+def basin_score(cells, truths, tasks):
+    one = {(n,s):c for (n,s,_),c in cells.items()}
+    ratio = {t.name:Q._gm([truths[t.name].ratio(one[(t.name,s)].basin) for s in LRF_SEEDS]) for t in tasks}
+    r = np.array(list(ratio.values()))
+    return dict(within=int((r<=TOL).sum()), n=len(r), geomean=Q._gm(r), worst=float(r.max()), cost=1., ratio=ratio)
+
+def one_seed_score(grid, tasks):
+    "The one-seed grid best (bench/ceiling.py), and its cost in steps over a 100-step sweep"
+    ratio,cost = {},[]
+    for t in tasks:
+        lrs,M = seed_table(grid[t.name])
+        ratio[t.name] = Q._gm(one_seed_ratios(lrs, M))
+        cost.append(len(lrs)*task_steps(t)/100)
+    r = np.array(list(ratio.values()))
+    return dict(within=int((r<=TOL).sum()), n=len(r), geomean=Q._gm(r), worst=float(r.max()), cost=float(np.mean(cost)), ratio=ratio)
+
+def task_steps(t)->int:
+    "Optimizer steps of the task's own training (`fit_one_cycle` for its epochs)"
+    return t.epochs*n_batches(t)
+
+def n_batches(t)->int:
+    import re
+    m = re.search(r'(\d+) batches per epoch', t.summary())
+    return int(m.group(1))
+
+def designs():
+    "Every design explore() tries: {name: (run, steps, n_probes_nominal)}"
+    rules = [('min',0), ('rel',0.01), ('rel',0.02), ('rel',0.05), ('pen',0.05), ('pen',0.1), ('pen',0.2),
+             ('se',1.), ('se',2.), ('se_up',1.), ('se_up',2.), ('quad',10.), ('quad',3.)]
+    spreads = {}
+    for n,S in ((3,100), (4,75), (5,50), (6,50), (3,50), (5,25), (7,25), (9,25), (12,25)):
+        if S not in LENGTHS: continue
+        for w in (1, 2, 3, 4): # spacing in sixths of a decade
+            for lo in range(0, n): # probes below basin
+                ks = [w*(i-lo) for i in range(n)]
+                if max(ks) > 8 or min(ks) < -8: continue
+                spreads[(S, 'fixed', tuple(ks))] = spread_fixed(ks)
+        for cs in ((-1,0,1), (-1,-.5,0,.5,1)):
+            if len(cs) > n: continue
+            for hmin,hmax in ((0.17,0.5), (0.17,1.), (0.33,0.67)):
+                spreads[(S, 'interval', cs, hmin, hmax)] = spread_interval(cs, hmin, hmax)
+    out = {}
+    for key,sp in spreads.items():
+        S = key[0]
+        for rule in rules:
+            for shift in (0., -1/12, -1/6):
+                out[(key, rule, shift, 0)] = (design(sp, rule, shift), S, sp)
+    # adaptive: 3 probes, then up to `adapt` more, one spacing further out from an edge the rule keeps
+    for S,extra in ((50,2), (50,3), (25,4), (25,6), (25,9)):
+        for w in (2, 3, 4):
+            sp = spread_fixed([-w, 0, w])
+            for rule in rules:
+                if rule[0]=='quad': continue
+                for shift in (0., -1/12):
+                    out[((S, 'adaptive', (-w, 0, w), extra), rule, shift, extra)] = (design(sp, rule, shift, adapt=extra), S, sp)
+    return out
+
+def explore(tasks, write=True):
+    "Score every design on the lattice of `tasks` (dev): the table of the best per family, and what it costs"
+    cells = {k:Cell(d) for k,d in lattice(tasks).items()}
+    tasks = [t for t in tasks if all(any((t.name,s,n) in cells for n in LENGTHS) for s in LRF_SEEDS)]
+    grid = load_json(Q.GRID_FN)
+    truths = {t.name:Truth(grid[t.name]) for t in tasks}
+    fams = list(dict.fromkeys(t.family for t in tasks))
+    by = {f:[t for t in tasks if t.family==f] for f in fams}
+    rows = []
+    for name,(run,S,sp) in designs().items():
+        sc = {f:score_design(run, cells, truths, ts, S) for f,ts in by.items()}
+        sc['all'] = score_design(run, cells, truths, tasks, S)
+        rows.append((name, sc))
+    base = {f:basin_score(cells, truths, ts) for f,ts in by.items()}; base['all'] = basin_score(cells, truths, tasks)
+    one = {f:one_seed_score(grid, ts) for f,ts in by.items()}; one['all'] = one_seed_score(grid, tasks)
+    return rows,base,one,tasks,cells,truths
+
+
+def _fmt(sc): return f"{sc['within']}/{sc['n']}, {sc['geomean']:.3f}"
+
+def print_explore(rows, base, one, tasks, cells, truths, top=25):
+    fams = [k for k in base if k!='all']
+    print(f"dev tasks: {len(tasks)} ({', '.join(f'{f} {base[f][chr(110)]}' for f in fams)})")
+    print("basin:        ", ' | '.join(f"{f} {_fmt(base[f])}" for f in [*fams,'all']))
+    print("one-seed grid:", ' | '.join(f"{f} {_fmt(one[f])}" for f in [*fams,'all']), f"cost {one['all']['cost']:.0f}x")
+    # Upper bounds: the lattice point best by the truth; the lattice point best by probe loss (every offset probed)
+    for S in LENGTHS:
+        ts = [t for t in tasks if all((t.name,s,S) in cells for s in LRF_SEEDS)]
+        orc = lambda c,T: min(c.ks, key=lambda k: T.ratio(c.lr(k)))
+        for nm,f in (('truth-best lattice point', lambda c,T: c.lr(orc(c,T))), ('probe-best lattice point', lambda c,T: c.lr(pick(c, c.ks, ('min',0))))):
+            r = {t.name:Q._gm([truths[t.name].ratio(f(cells[(t.name,s,S)], truths[t.name])) for s in LRF_SEEDS]) for t in ts}
+            v = np.array(list(r.values()))
+            print(f"  {S:3d} steps, {nm}: {(v<=TOL).sum()}/{len(v)}, {Q._gm(v):.3f}")
+    def key(sc):
+        meet = sum(sc[f]['within']>=one[f]['within'] for f in fams)
+        return (-meet, -sc['all']['within'], sc['all']['geomean'])
+    rows = sorted(rows, key=lambda r: key(r[1]))
+    print(f"\ntop {top} designs (families meeting the one-seed count, then within, then geomean):")
+    for name,sc in rows[:top]:
+        print(f"  {' | '.join(f'{f} {_fmt(sc[f])}' for f in [*fams,'all'])} | cost {sc['all']['cost']:.2f} | {name}")
+    return rows
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('cmd', choices=['lattice','explore','eval','third','report'])
+    ap.add_argument('set', nargs='?', default='dev')
+    ap.add_argument('--workers', type=int, default=2)
+    ap.add_argument('--tasks', default='')
+    a = ap.parse_args()
+    import torch; torch.set_num_threads(1)
+    import warnings; warnings.filterwarnings('ignore')
+    tasks = [TASK[n] for n in a.tasks.split(',')] if a.tasks else set_tasks(a.set)
+    if a.cmd=='lattice': run_lattice(tasks, a.workers)
+    if a.cmd=='explore': print_explore(*explore(tasks))
+
+if __name__=='__main__': main()
