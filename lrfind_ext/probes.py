@@ -21,7 +21,7 @@ from .finder import _n_epoch,_no_lr_find_cbs,_world
 from .plot import plot_lr,fmt_lr
 
 # %% auto #0
-__all__ = ['probe_spread', 'ProbeCallback', 'probe_one', 'keep', 'Probe', 'LRProbes', 'plot_probes']
+__all__ = ['ProbeCallback', 'probe_one', 'keep', 'Probe', 'LRProbes', 'plot_probes']
 
 # %% ../nbs/08a_probes.ipynb #a8c1e009
 class ProbeCallback(Callback):
@@ -64,7 +64,7 @@ def _se(a, b)->float:
     d = np.asarray(a, dtype=np.float64)-np.asarray(b, dtype=np.float64)
     return float(d.std(ddof=1)/math.sqrt(len(d))) if np.isfinite(d).all() else 0.
 
-def keep(losses, items=None, tol:float=0.02, z:float=1.)->int:
+def keep(losses, items=None, tol:float=0.02, z:float=0.)->int:
     "Index of the probe to keep, probes in increasing rate: a higher rate replaces a lower one only if its loss is lower by more than `tol` of it and `z` standard errors"
     items = items if items is not None else [None]*len(losses)
     ok = [i for i,l in enumerate(losses) if math.isfinite(l)]
@@ -84,8 +84,6 @@ class Probe:
     steps:int
     loss:float
     items:np.ndarray|None=field(default=None, repr=False) # the validation loss per item, if the loss function gives it
-
-probe_spread = (-1/3, 0., 1/3) # default probes: decades around the suggestion
 
 # %% ../nbs/08a_probes.ipynb #a8c1e019
 class LRProbes:
@@ -138,12 +136,12 @@ class LRProbes:
 def lr_probe(self:Learner,
     res:LRFindResult|None=None, # `lr_find`'s result (default: the learner's last, `learn.recorder.lr_result`)
     n:int=3, # Number of probes, spread evenly in log lr around the suggestion
-    steps:int|None=None, # Optimizer steps per probe (default: as many as the sweep took)
-    spread:float=1/3, # Decades between neighbouring probes
+    steps:int|None=None, # Optimizer steps per probe (default: half the sweep's steps)
+    spread:float=0.5, # Decades between neighbouring probes
     lrs=None, # The probes' learning rates (the recorded group's), instead of `n` and `spread`
     suggestion:str|None=None, # The suggestion to probe around (default: the result's first)
     tol:float=0.02, # A higher rate must lower the validation loss by more than this fraction (see `keep`)
-    z:float=1., # ... and by more than `z` standard errors of the difference
+    z:float=0., # ... and by more than `z` standard errors of the difference
     set_lr:bool=False, # Put the kept rate in `learn.lr`, as `fit_one_cycle` takes it
     show_plot:bool=True, # Draw the overlay with the probes
     **kwargs, # Passed to each probe's `fit_one_cycle`: `div`, `pct_start`, `wd`, `moms`...
@@ -153,7 +151,7 @@ def lr_probe(self:Learner,
     if res is None: raise ValueError("lr_probe needs lr_find's result: call learn.lr_find() first, or pass res=")
     base = res._sugg(suggestion)
     crv = res.curve
-    if steps is None: steps = len(crv) if crv is not None and len(crv) else 100
+    if steps is None: steps = max(len(crv)//2, 1) if crv is not None and len(crv) else 50
     if lrs is None: lrs = [base.lr*10**(spread*(i-(n-1)/2)) for i in range(n)]
     lrs = sorted(float(o) for o in lrs)
     if not lrs or steps<1 or not all(math.isfinite(o) and o>0 for o in lrs):

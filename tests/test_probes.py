@@ -66,8 +66,9 @@ def test_keep_favours_the_lower_rate():
     assert keep([math.inf, 0.4, 0.3]) == 2
     a = np.array([1., 0.]*50)
     noisy = a + np.tile([-1., 1.], 50)*2 - 0.05
-    assert keep([0.5, 0.45], [a, noisy]) == 0 # 10% lower, but inside the noise of the difference
-    assert keep([0.5, 0.45], [a, a-0.05]) == 1 # the same gain, item by item: kept
+    assert keep([0.5, 0.45], [a, noisy]) == 1 # by default (z=0) the noise is not read
+    assert keep([0.5, 0.45], [a, noisy], z=1.) == 0 # 10% lower, but inside the noise of the difference
+    assert keep([0.5, 0.45], [a, a-0.05], z=1.) == 1 # the same gain, item by item: kept
 
 # ---- lr_probe on a learner ----
 
@@ -121,7 +122,7 @@ def test_spread_around_the_suggestion_and_default_steps():
     pr = _probe(learn, res, n=3, spread=0.5)
     b = res.suggestions['basin'].lr
     assert [p.lr for p in pr.probes] == pytest.approx([b/10**0.5, b, b*10**0.5])
-    assert pr.probes[0].steps == len(res.curve) == 20 # as long as the sweep: 4x its steps in all
+    assert pr.probes[0].steps == len(res.curve)//2 == 10 # half the sweep: 2.5x its steps in all
     assert pr.base.name == 'basin' and pr.suggestion.name == 'probed' and pr.suggestion.lr == pr.lr
 
 def test_parameter_groups_get_the_sweeps_ratio():
