@@ -6,7 +6,7 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/probes.html.md"""
 
 # %% ../nbs/08a_probes.ipynb #a8c1e003
 from __future__ import annotations
-import html,math,weakref
+import html,math
 from dataclasses import dataclass,field
 import numpy as np,torch
 from fastcore.basics import patch
@@ -196,23 +196,25 @@ def plot_probes(pr:LRProbes, ax):
     "Draw the probes of `pr` on `ax`'s log-lr axis: their validation losses on a second y axis, the kept one starred"
     ax2 = ax.twinx()
     ax2.set_gid('lrprobe.axes')
-    lrs = [p.lr for p in pr.probes]
-    fin = [p.loss for p in pr.probes if math.isfinite(p.loss)]
-    top = max(fin)*1.15 if fin else 1.
+    lrs,c = [p.lr for p in pr.probes],'#333333'
+    fin = [p.loss for p in pr.probes if math.isfinite(p.loss)] or [1.]
+    lo,hi = min(fin),max(fin)
+    pad = (hi-lo) or abs(hi)*0.1 or 1.
+    top = hi+pad*0.35 # where a diverged probe is drawn
     ys = [p.loss if math.isfinite(p.loss) else top for p in pr.probes]
-    c = '#444444'
-    ax2.plot(lrs, ys, '-', color=c, lw=1, alpha=0.6, zorder=6, gid='lrprobe.line')
+    ax2.plot(lrs, ys, '-', color=c, lw=1.2, alpha=0.7, zorder=6, gid='lrprobe.line')
     for p,y in zip(pr.probes, ys):
-        ax2.plot([p.lr], [y], 'o' if math.isfinite(p.loss) else 'x', color=c, ms=6, zorder=7, gid='lrprobe.probe', clip_on=False)
-        ax2.annotate(f'{p.loss:.3g}' if math.isfinite(p.loss) else 'diverged', (p.lr, y), xytext=(0, 7),
-                     textcoords='offset points', ha='center', fontsize=8, color=c)
+        ok = math.isfinite(p.loss)
+        ax2.plot([p.lr], [y], 'o' if ok else 'x', color=c, mfc='white', mec=c, mew=1.5, ms=8, zorder=7, gid='lrprobe.probe')
+        ax2.annotate(f'{p.loss:.3g}' if ok else 'diverged', (p.lr, y), xytext=(0, -14), textcoords='offset points',
+                     ha='center', fontsize=8, color=c, zorder=7)
     k = pr.probes[pr.kept]
-    ax2.plot([k.lr], [ys[pr.kept]], '*', color='#D55E00', ms=14, mec='white', zorder=8, gid='lrprobe.kept',
+    ax2.plot([k.lr], [ys[pr.kept]], '*', color='#D55E00', mec='white', ms=17, zorder=8, gid='lrprobe.kept',
              label=f'probe kept: {fmt_lr(k.lr)}')
-    ax2.set_ylabel(f'validation loss after {k.steps} steps of fit_one_cycle (probes)')
-    lo,hi = min(ys),max(ys)
-    ax2.set_ylim(lo-(hi-lo)*0.3-1e-9, hi+(hi-lo)*0.3+1e-9)
+    ax2.plot([], [], 'o-', color=c, mfc='white', label=f'probes: validation loss after {k.steps} steps of fit_one_cycle')
+    ax2.set_ylabel('validation loss of the probes')
+    ax2.set_ylim(lo-pad*1.2, hi+pad*1.6) # the probes in the middle band, clear of the labels at the top
     x0,x1 = ax.get_xlim()
     ax.set_xlim(min(x0, min(lrs)/1.25), max(x1, max(lrs)*1.25))
-    ax2.legend(loc='upper left', fontsize=8, framealpha=0.9)
+    ax2.legend(loc='center left', fontsize=8, framealpha=0.9)
     return ax2

@@ -189,3 +189,15 @@ def test_ddp_processes_keep_the_same_probe(tmp_path):
     assert a['world'] == 2 and a['lrs'] == b['lrs'] and a['kept'] == b['kept'] and a['lr'] == b['lr']
     assert a['diff'] == [] and b['diff'] == []
     assert all(math.isfinite(o) for o in a['losses'])
+
+# ---- the docs quote the benchmark ----
+
+def test_page_quotes_the_benchmark():
+    "The table on the probes page is bench/results/probes.json's (rerun bench/probes.py report: update the page too)"
+    d = json.loads((ROOT/'bench'/'results'/'probes.json').read_text())['sets']
+    md = '\n'.join(''.join(c['source']) for c in json.loads((ROOT/'nbs'/'08a_probes.ipynb').read_text())['cells']
+                   if c['cell_type']=='markdown')
+    f = lambda x: f"{x['within']}/{x['n']}, {x['geomean']:.3f}"
+    for k,lab in (('dev','dev'), ('heldout','held-out'), ('fresh','second held-out'), ('third','third held-out')):
+        a = d[k]['all']
+        assert f"| {lab} ({a['basin']['n']}) | {f(a['basin'])} | {f(a['probes'])} | {f(a['one_seed'])} |" in md, k
