@@ -2,13 +2,16 @@
 """Probes: does training a few short `fit_one_cycle` runs around the suggestion, and keeping the best by validation
 loss, land closer to the best learning rate than the suggestion alone, and at what cost? (issue 25)
 
-Steps, each its own command (caches under bench/cache/probes/, git-ignored):
-    python bench/probes.py lattice        # DEV tasks: probes at a lattice of rates around basin, 3 lengths (the research table)
-    python bench/probes.py explore        # DEV tasks: every design read off the lattice, scored; writes results/probes_dev.md
-    python bench/probes.py eval SET       # the frozen design, run through `Learner.lr_probe`, on SET: dev, heldout, fresh, third
-    python bench/probes.py third          # the third held-out set (bench/tasks_third.py): its truth grids and lr_find curves
-    python bench/probes.py report         # results/probes.md and probes.json from the cached runs
-Options: --workers N (default 2), --tasks T[,T] (a subset, for trials).
+Steps, each its own command (caches under bench/cache/probes/, git-ignored; times measured here, 2 workers on a
+machine shared with other jobs):
+    python bench/probes.py lattice        # DEV tasks: probes at a lattice of rates around basin, 3 lengths (the research
+                                          # table): 86 min, most of it the two ResNets
+    python bench/probes.py explore        # DEV tasks: every design read off the lattice, scored and printed: 1 min
+    python bench/probes.py eval SET       # the frozen design, run through `Learner.lr_probe`, on SET: dev, heldout, fresh,
+                                          # third: 2 to 10 min a set
+    python bench/probes.py third          # the third held-out set (bench/tasks_third.py): truth grids, lr_find curves: 15 min
+    python bench/probes.py report         # results/probes.md and probes.json from the cached runs: seconds
+Options: --workers N (default 2), --tasks T[,T] (a subset, for trials), --no-write (report: print only).
 
 Scoring is bench/quality.py's: the rate a method ends with, read off the task's truth (the mean over the grid seeds of
 `fit_one_cycle`'s final validation loss, interpolated in log10(lr)) over the truth's best; per task the geometric mean
