@@ -8,7 +8,7 @@ machine shared with other jobs):
                                           # table): 86 min, most of it the two ResNets
     python bench/probes.py explore        # DEV tasks: every design read off the lattice, scored and printed: 1 min
     python bench/probes.py eval SET       # the frozen design, run through `Learner.lr_probe`, on SET: dev, heldout, fresh,
-                                          # third: 2 to 10 min a set
+                                          # third: 1 to 6 min a set
     python bench/probes.py third          # the third held-out set (bench/tasks_third.py): truth grids, lr_find curves: 15 min
     python bench/probes.py report         # results/probes.md and probes.json from the cached runs: seconds
 Options: --workers N (default 2), --tasks T[,T] (a subset, for trials), --no-write (report: print only).
@@ -572,6 +572,10 @@ def dev_section()->list:
     "How the design was chosen: the dev lattice's figures (bounds, the spreads and rules tried, the finalists), markdown lines"
     tasks = set_tasks('dev')
     cells = {k:Cell(d) for k,d in lattice(tasks).items()}
+    if len(cells) < sum(len(lat_lengths(t.name)) for t in tasks)*len(LRF_SEEDS):
+        return ["\n## How the design was chosen (dev tasks only)\n",
+                "The dev lattice is not (all) in bench/cache/probes/ here: `python bench/probes.py lattice` rebuilds it "
+                "(86 minutes); the committed probes.md has its tables."]
     grid = load_json(Q.GRID_FN)
     truths = {t.name:Truth(grid[t.name]) for t in tasks}
     fams = list(dict.fromkeys(t.family for t in tasks))
