@@ -2,9 +2,11 @@
 """Run every check of lrfind_ext and end with one line, `N passed, N failed`, counting all of them.
 
 Checks, in order: the generated modules and README match their notebooks (an export into a scratch copy leaves no
-diff); the notebooks' own tests (nbdev's, one result per notebook, each in its own process, `#| slow` cells only with --slow); pytest on
-tests/, where tests/test_docs_site.py builds the docs site into _docs/ (scripts/docs.py, incremental) and opens every
-page in headless Chromium. Any failure makes the exit status non-zero."""
+diff); then pytest on tests/, in two processes (pytest-xdist) when there are two cores: the notebooks' own tests
+(tests/test_notebooks.py: nbdev's, one result per page; `#| slow` cells only with --slow), the tutorial pages run as a
+reader runs them with their tests beside them (tests/test_tutorials.py; each page once), the unit tests, the pip
+install, and tests/test_docs_site.py, which builds the docs site into _docs/ (scripts/docs.py, incremental) and opens
+every page in headless Chromium. Any failure makes the exit status non-zero."""
 import argparse,filecmp,os,shutil,subprocess,sys,tempfile,time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -39,38 +41,22 @@ def check_sync():
                     'differs: ' + ', '.join(diff) + '\n  Run `make export` and commit the result.'))
     return res
 
-_TEST_ONE = """
-import sys,time
-from nbdev.test import test_nb
-ok,t = test_nb(sys.argv[1], skip_flags=sys.argv[2].split(','), force_flags=[f for f in sys.argv[3].split(',') if f],
-               basepath=sys.argv[4], cell_timeout=900)
-sys.exit(0 if ok else 1)
-"""
-
-def run_nbs(slow=False):
-    "Run each notebook's tests with nbdev, each in a fresh Python process of its own (no page sees another's registrations), two at a time"
-    from concurrent.futures import ThreadPoolExecutor
-    from nbdev.config import get_config
-    cfg = get_config(ROOT)
-    skip = cfg.tst_flags.split() if isinstance(cfg.tst_flags, str) else list(cfg.tst_flags)
-    force = ['slow'] if slow else []
-    nbs = sorted(p for p in (ROOT/'nbs').rglob('*.ipynb') if not any(q.startswith(('_','.')) for q in p.relative_to(ROOT/'nbs').parts))
-    env = {**os.environ, 'IN_TEST': '1'} # as nbdev-test does: notebooks' export cells don't export
-    def one(p):
-        t = time.time()
-        r = subprocess.run([sys.executable, '-c', _TEST_ONE, str(p), ','.join(skip), ','.join(force), str(ROOT)],
-                           cwd=ROOT, env=env, capture_output=True, text=True)
-        if r.returncode: print(f"---- {p.relative_to(ROOT)} ----\n{(r.stdout+r.stderr)[-6000:]}", flush=True)
-        return r.returncode==0,time.time()-t
-    with ThreadPoolExecutor(min(2, os.cpu_count() or 1)) as ex: outs = list(ex.map(one, nbs))
-    return [(f'notebook {p.relative_to(ROOT)} ({t:.0f}s)', ok, 'its tests failed (traceback above)')
-            for p,(ok,t) in zip(nbs, outs)]
+def workers()->list:
+    "pytest-xdist's options for two worker processes (tests/conftest.py orders and groups the tests), if it is installed and there are two cores"
+    import importlib.util
+    n = min(2, os.cpu_count() or 1)
+    if n<2: return []
+    if importlib.util.find_spec('xdist') is None:
+        print('pytest-xdist is not installed (`make venv` installs it): the tests run in one process', flush=True)
+        return []
+    return ['-n', str(n), '--dist', 'loadgroup', '--no-loadscope-reorder']
 
 def run_pytest(extra):
     "Run pytest on tests/; one result per test"
     with tempfile.TemporaryDirectory() as d:
         xml = Path(d)/'junit.xml'
-        subprocess.run([sys.executable, '-m', 'pytest', 'tests', '-p', 'no:cacheprovider', f'--junitxml={xml}', *extra], cwd=ROOT)
+        subprocess.run([sys.executable, '-m', 'pytest', 'tests', '-p', 'no:cacheprovider', f'--junitxml={xml}',
+                        '--durations=10', *workers(), *extra], cwd=ROOT)
         if not xml.exists(): return [('pytest ran', False, 'pytest produced no report')]
         res = []
         for tc in ET.parse(xml).getroot().iter('testcase'):
@@ -82,11 +68,11 @@ def run_pytest(extra):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--slow', action='store_true', help='also run the notebook cells marked `#| slow` and slow tests')
+    ap.add_argument('--slow', action='store_true', help='also run the notebook cells marked `#| slow` and the tests marked slow')
     ap.add_argument('pytest_args', nargs='*', help='extra arguments for pytest')
     a = ap.parse_args()
     t0,res = time.time(),[]
-    for name,fn in (('sync',check_sync), ('notebooks',lambda: run_nbs(a.slow)),
+    for name,fn in (('sync',check_sync),
                     ('pytest',lambda: run_pytest(a.pytest_args + (['--runslow'] if a.slow else [])))):
         t = time.time()
         r = fn()

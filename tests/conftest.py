@@ -1,8 +1,14 @@
-"Shared pytest set-up for lrfind_ext: a headless plotting backend, the --runslow option, small learners."
+"""Shared pytest set-up for lrfind_ext: a headless plotting backend, one torch thread, the --runslow option, and the
+order and grouping of tests when pytest-xdist runs them in two processes (`-n 2`, as `make test` does)."""
 import os,warnings
 os.environ.setdefault('MPLBACKEND', 'Agg')
 warnings.filterwarnings('ignore', category=FutureWarning, module='torch') # fastai's import of torch.jit
 import pytest
+
+# Tiny models gain nothing from intra-op threads, and on a busy 2-core machine (two pytest workers) torch's waiting
+# threads make them 10 to 40 times slower (measured here, see lrf_testutils): one thread in every worker.
+import torch
+torch.set_num_threads(1)
 
 def pytest_addoption(parser):
     parser.addoption('--runslow', action='store_true', default=False, help='also run tests marked slow')
@@ -10,11 +16,36 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line('markers', 'slow: takes more than a few seconds; run with --runslow (make test-all)')
 
+# The tests that run a whole page (tens of seconds each) go first, so that the two workers share them out and end
+# together on the short tests; the longest pages first (their order by the times measured with `--durations`).
+PAGES_FIRST = ('test_tutorials.py::test_tutorial_runs_as_shown', 'test_notebooks.py::test_notebook')
+LONGEST = ['workflow', '08_finder', '11_setups', 'benchmark_research', 'reading_the_plot', '09_plot', '04_spread',
+           '03_rules', '08a_probes', 'index', 'custom_suggester', '05_snapshot']
+
+def _page_rank(it):
+    if not it.nodeid.split('[')[0].endswith(PAGES_FIRST): return None
+    page = it.nodeid.rsplit('[', 1)[-1].rstrip(']')
+    return LONGEST.index(page) if page in LONGEST else len(LONGEST)
+
 def pytest_collection_modifyitems(config, items):
-    if config.getoption('--runslow'): return
-    skip = pytest.mark.skip(reason='slow: run with --runslow')
+    "Skip slow tests unless --runslow; the pages first, longest first; each module with a module-scoped fixture kept on one worker"
+    if not config.getoption('--runslow'):
+        skip = pytest.mark.skip(reason='slow: run with --runslow')
+        for it in items:
+            if 'slow' in it.keywords: it.add_marker(skip)
+    ranks = {id(it):_page_rank(it) for it in items}
+    items.sort(key=lambda it: (0,ranks[id(it)]) if ranks[id(it)] is not None else (1,0)) # stable: the rest keep their order
+    # With `--dist loadgroup` a test with no group is a unit of its own; a module whose tests share a module- or
+    # class-scoped fixture (the docs site's build and browser, trained learners) runs whole on one worker, so that the
+    # fixture is made once and its files are written by one process.
     for it in items:
-        if 'slow' in it.keywords: it.add_marker(skip)
+        if ranks[id(it)] is None and _shares_fixture(it): it.add_marker(pytest.mark.xdist_group(it.module.__name__))
+
+def _shares_fixture(it):
+    fi = getattr(it, '_fixtureinfo', None)
+    if fi is None: return False
+    return any(d.scope in ('module','class','package','session') and d.baseid
+               for n in fi.names_closure for d in fi.name2fixturedefs.get(n, ()))
 
 @pytest.fixture(autouse=True)
 def _close_figures():

@@ -38,6 +38,9 @@ def _child(f, args, log):
     "In the forked process: output to `log`; exit status 0 if `f(*args)` returns, 1 if it raises"
     fd = os.open(log, os.O_WRONLY|os.O_APPEND)
     os.dup2(fd, 1); os.dup2(fd, 2)
+    # A process started by a forkserver has 'forkserver' as its default start method: the page's DataLoader workers
+    # would each start from a bare interpreter (a new server, imports again). A reader's script has the platform's default.
+    multiprocessing.set_start_method(multiprocessing.get_all_start_methods()[0], force=True)
     import torch
     torch.set_num_threads(1) # the tests run two pages or tests at once on two cores: one thread each (see lrf_testutils)
     warnings.filterwarnings('ignore', category=FutureWarning) # fastai's import of torch.jit
