@@ -49,7 +49,7 @@ def workers()->list:
     if importlib.util.find_spec('xdist') is None:
         print('pytest-xdist is not installed (`make venv` installs it): the tests run in one process', flush=True)
         return []
-    return ['-n', str(n), '--dist', 'loadgroup', '--no-loadscope-reorder']
+    return ['-n', str(n)]
 
 def run_pytest(extra):
     "Run pytest on tests/; one result per test"
