@@ -55,6 +55,18 @@ def pytest_xdist_make_scheduler(config, log):
     return ByUnit(config, log)
 
 @pytest.fixture(autouse=True)
+def _default_sigint():
+    """Each test starts with Python's own Ctrl-C handler, as in a fresh interpreter (tests/test_state.py's Ctrl-C tests
+    need it). In one `make test` run an xdist worker had another one in place by then (cause not found): put back,
+    with a warning that names it."""
+    import signal,threading
+    h = signal.getsignal(signal.SIGINT)
+    if h is not signal.default_int_handler and threading.current_thread() is threading.main_thread():
+        warnings.warn(f'the SIGINT handler was {h!r} before this test: Python\'s own put back')
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+
+@pytest.fixture(autouse=True)
 def _close_figures():
     "Close the figures a test opened, so that tests don't see each other's"
     yield
