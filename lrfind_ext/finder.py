@@ -6,7 +6,7 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/finder.html.md"""
 
 # %% ../nbs/08_finder.ipynb #8b0fe442
 from __future__ import annotations
-import math,sys,warnings
+import math,sys,warnings,weakref
 from collections.abc import Iterable
 import numpy as np,torch
 from fastcore.basics import patch,store_attr
@@ -299,6 +299,7 @@ def lr_find(self:Learner,
         raise CurveError(f"{e}\nThe curve is in learn.recorder.lr_curve.") from None
     if a.intervals: suggs = with_intervals(crv, suggs, a.sgs)
     res = lr_result(crv, suggs, a.set_lr)
+    res._learn = weakref.ref(self) # `res.refine()` probes this learner (lrfind_ext.probes), without keeping it alive
     _to_recorder(self, crv, res)
     if a.set_lr is not None: self.lr = res.fit_lr(a.set_lr) # after the restore, which would undo it
     if a.show_plot and rank_distrib()==0: res.plot()
