@@ -169,14 +169,6 @@ def test_result_does_not_keep_the_learner_alive():
     assert ref() is None
     with pytest.raises(ValueError, match=r'is gone.*pass the learner: res.refine\(learn\)'): res.refine(n=2, steps=2)
 
-def test_import_lrfind_ext_brings_the_probes(tmp_path):
-    "`import lrfind_ext` alone adds `Learner.lr_probe` and `LRFindResult.refine`"
-    code = ("import lrfind_ext\nfrom fastai.learner import Learner\nfrom lrfind_ext.result import LRFindResult\n"
-            "assert Learner.lr_probe.__module__ == LRFindResult.refine.__module__ == 'lrfind_ext.probes'")
-    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=tmp_path,
-                       env={**os.environ, 'PYTHONPATH': str(ROOT), 'PYTHONWARNINGS': 'ignore'})
-    assert r.returncode == 0, r.stderr[-2000:]
-
 def test_fit_one_cycle_arguments_reach_the_probes():
     "`**kwargs` go to fit_one_cycle: div=1e9 starts the schedule near zero"
     learn = digits()
