@@ -96,7 +96,7 @@ class LRProbes:
         self.res,self.base,self.probes,self.kept = res,base,probes,kept
 
     @property
-    def lr(self)->float: return self.probes[self.kept].lr
+    def lr(self)->float: "The kept rate (the recorded group's, as the sweep's curve reads it)"; return self.probes[self.kept].lr
     def fit_lr(self):
         "The kept rate as `fit_one_cycle` takes it: a float, or a `slice`/list for a discriminative sweep"
         return self.probes[self.kept].fit
