@@ -168,8 +168,8 @@ def lr_probe(self:Learner,
         snap = Snapshot(self) # one per probe: a snapshot puts the learner back once
         try: items,loss = probe_one(self, fit, int(steps), **kwargs)
         finally:
+            if rec is not None: rec.__dict__.clear(); rec.__dict__.update(rec_d) # (first: a restore that fails raises)
             snap.restore()
-            if rec is not None: rec.__dict__.clear(); rec.__dict__.update(rec_d)
         probes.append(Probe(lr, fit, int(steps), loss, items))
     k = keep([p.loss for p in probes], [p.items for p in probes], tol=tol, z=z)
     out = LRProbes(res, base, probes, _same_everywhere(k))

@@ -138,6 +138,18 @@ def test_parameter_groups_get_the_sweeps_ratio():
     for r in spy.rows: assert r['lrs'][1]/r['lrs'][0] == pytest.approx(10.)
     assert max(r['lrs'][1] for r in spy.rows) == pytest.approx(1e-2, rel=0.05)
 
+def test_recorder_back_when_a_restore_fails(monkeypatch):
+    "A restore that fails (it raises after putting back all it can) still leaves the recorder as lr_find left it"
+    import lrfind_ext.probes as P
+    class Failing(P.Snapshot):
+        def restore(self): super().restore(); raise RuntimeError('restore failed')
+    learn = digits()
+    res = _found(learn, num_it=20)
+    before = dict(learn.recorder.__dict__)
+    monkeypatch.setattr(P, 'Snapshot', Failing)
+    with pytest.raises(RuntimeError, match='restore failed'): _probe(learn, res, n=1, steps=4)
+    assert learn.recorder.__dict__ == before and learn.recorder.lr_result is res
+
 def test_set_lr_through_refine():
     learn = digits()
     res = _found(learn, num_it=20)
