@@ -304,22 +304,21 @@ def designs():
                     out[((S, 'adaptive', (-w, 0, w), extra), rule, shift, extra)] = (design(sp, rule, shift, adapt=extra), S, sp)
     return out
 
-def explore(tasks, write=True):
+def dev_scores(tasks, cells)->tuple:
+    "On the lattice `cells` of `tasks`: their truths, their families, a design's scores per family and all, basin's, the one-seed grid best's"
+    grid = load_json(GRID_FN)
+    truths = {t.name:Truth(grid[t.name]) for t in tasks}
+    by = {f:[t for t in tasks if t.family==f] for f in dict.fromkeys(t.family for t in tasks)}
+    per = lambda f: {**{k:f(ts) for k,ts in by.items()}, 'all':f(tasks)}
+    sc = lambda run,S: per(lambda ts: score_design(run, cells, truths, ts, S))
+    return truths,list(by),sc,per(lambda ts: basin_score(cells, truths, ts)),per(lambda ts: one_seed_score(grid, ts))
+
+def explore(tasks):
     "Score every design on the lattice of `tasks` (dev): the table of the best per family, and what it costs"
     cells = {k:Cell(d) for k,d in lattice(tasks).items()}
     tasks = [t for t in tasks if all(any((t.name,s,n) in cells for n in LENGTHS) for s in LRF_SEEDS)]
-    grid = load_json(GRID_FN)
-    truths = {t.name:Truth(grid[t.name]) for t in tasks}
-    fams = list(dict.fromkeys(t.family for t in tasks))
-    by = {f:[t for t in tasks if t.family==f] for f in fams}
-    rows = []
-    for name,(run,S,sp) in designs().items():
-        sc = {f:score_design(run, cells, truths, ts, S) for f,ts in by.items()}
-        sc['all'] = score_design(run, cells, truths, tasks, S)
-        rows.append((name, sc))
-    base = {f:basin_score(cells, truths, ts) for f,ts in by.items()}; base['all'] = basin_score(cells, truths, tasks)
-    one = {f:one_seed_score(grid, ts) for f,ts in by.items()}; one['all'] = one_seed_score(grid, tasks)
-    return rows,base,one,tasks,cells,truths
+    truths,_,sc,base,one = dev_scores(tasks, cells)
+    return [(name, sc(run, S)) for name,(run,S,sp) in designs().items()],base,one,tasks,cells,truths
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -562,13 +561,7 @@ def dev_section()->list:
         return ["\n## How the design was chosen (dev tasks only)\n",
                 "The dev lattice is not (all) in bench/cache/probes/ here: `python bench/probes.py lattice` rebuilds it "
                 "(86 minutes); the committed probes.md has its tables."]
-    grid = load_json(GRID_FN)
-    truths = {t.name:Truth(grid[t.name]) for t in tasks}
-    fams = list(dict.fromkeys(t.family for t in tasks))
-    by = {f:[t for t in tasks if t.family==f] for f in fams}
-    def sc(run, S): return {**{f:score_design(run, cells, truths, ts, S) for f,ts in by.items()}, 'all':score_design(run, cells, truths, tasks, S)}
-    base = {**{f:basin_score(cells, truths, ts) for f,ts in by.items()}, 'all':basin_score(cells, truths, tasks)}
-    one = {**{f:one_seed_score(grid, ts) for f,ts in by.items()}, 'all':one_seed_score(grid, tasks)}
+    truths,fams,sc,base,one = dev_scores(tasks, cells)
     fc = lambda d: f"{d['within']}/{d['n']}, {d['geomean']:.3f}"
     md = ["\n## How the design was chosen (dev tasks only)\n",
           f"The research table: on each of the {len(tasks)} dev tasks, from each lr_find seed's learner, probes at basin x "
