@@ -11,7 +11,7 @@ from torch.utils.data import TensorDataset
 from fastai.basics import DataLoaders,Learner,CrossEntropyLossFlat,MSELossFlat,set_seed
 import sklearn.datasets as skd
 import tasks as T
-from tasks import Task,FinetuneTask,AppTask,mlp,cnn,OPTS,_std
+from tasks import Task,FinetuneTask,AppTask,mlp,cnn,OPTS,_std,_split
 
 # ---- data: new generated sets, split once with data seed 0 as bench/tasks.py splits its own
 
@@ -27,12 +27,7 @@ def _data3(name):
         y = y + 0.02*y**2 # a mild non-linearity
         x,y = _std(x),_std(y)[:,None]
     else: raise ValueError(name)
-    reg = y.ndim==2
-    x = torch.tensor(x, dtype=torch.float32)
-    y = torch.tensor(y, dtype=torch.float32) if reg else torch.tensor(y, dtype=torch.long)
-    idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))
-    n_val = len(x)//5
-    return x[idx[n_val:]],y[idx[n_val:]],x[idx[:n_val]],y[idx[:n_val]],reg
+    return _split(x, y)
 
 @dataclass
 class Task3(Task):
