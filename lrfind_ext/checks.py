@@ -105,8 +105,9 @@ def check_cbs(learn, cbs)->list:
     "`cbs` as a list of new callbacks for one run: instances (or classes) of `Callback`, none already attached to `learn`"
     if cbs is None: return []
     res = [o() if isinstance(o, type) and issubclass(o, Callback) else o for o in (cbs if isinstance(cbs, (list,tuple,L)) else [cbs])]
-    for o in res:
+    for i,o in enumerate(res):
         if not isinstance(o, Callback): raise TypeError(f"cbs must be callbacks (fastai Callback instances), got {o!r}")
+        if any(o is c for c in res[:i]): raise ValueError(f"{type(o).__name__} is in cbs twice: its events would run twice per batch. Pass it once")
         if any(o is c for c in learn.cbs):
             raise ValueError(f"{type(o).__name__} is already one of the learner's callbacks: cbs takes callbacks for this run only")
     return res

@@ -11,7 +11,7 @@ import numpy as np
 from pathlib import Path
 from fastcore.basics import patch
 from .curve import *
-from .curve import _n_finite,_median,_fmt
+from .curve import _n_finite,_median,_fmt,_short
 
 # %% auto #0
 __all__ = ['reads', 'zerolag_h', 'CurveError', 'loglr_smooth', 'curve_xy', 'start_level', 'LogView']
@@ -208,7 +208,14 @@ def log_view(self:LRCurve)->LRCurve:
 
 # %% ../nbs/01_view.ipynb #98492752
 def _enc(a): return None if a is None else [x if math.isfinite(x) else str(x) for x in a.tolist()]
-def _dec(a): return None if a is None else [float(x) for x in a]
+def _dec(d:dict, k:str):
+    "Array `k` of saved curve `d` as floats ('nan' and 'inf' read back), None if absent; a `ValueError` naming `k` if it is no list of numbers"
+    a = d.get(k)
+    if a is None and k!='lrs': return None
+    try:
+        if isinstance(a, list): return [float(x) for x in a]
+    except (TypeError,ValueError): pass
+    raise ValueError(f"Not a saved LRCurve: {k} must be a list of numbers, got {_short(a)}")
 _keys = {1:{'lrs','losses','smooth','num_it','stop','beta','skip_start','skip_end','meta'},
          2:{'version','lrs','losses','smooth','skip_start','skip_end','run'}}
 
@@ -234,13 +241,13 @@ def from_dict(cls:LRCurve, d:dict)->LRCurve:
     "Rebuild a curve from `LRCurve.to_dict`'s output, in today's format or format 1"
     if not isinstance(d, dict) or 'lrs' not in d: raise ValueError(f"Not a saved LRCurve: {str(d)[:80]}")
     v = d.get('version', 1)
-    if v not in _keys: raise ValueError(f"This curve was saved in format {v!r}: this lrfind_ext reads formats 1 and 2 (upgrade it)")
+    if type(v) is not int or v not in _keys: raise ValueError(f"This curve was saved in format {v!r}: this lrfind_ext reads formats 1 and 2 (upgrade it)")
     bad = set(d)-_keys[v]
     if bad: raise ValueError(f"Not a saved LRCurve: unknown keys {sorted(bad)}")
     if v==1: d = _from_v1(d)
     try: run = RunInfo(**d.get('run', {}))
     except TypeError as e: raise ValueError(f"Not a saved LRCurve: {e}") from None
-    return cls(_dec(d['lrs']), _dec(d.get('losses')), _dec(d.get('smooth')), skip_start=d.get('skip_start'),
+    return cls(_dec(d, 'lrs'), _dec(d, 'losses'), _dec(d, 'smooth'), skip_start=d.get('skip_start'),
                skip_end=d.get('skip_end', 5), run=run)
 
 @patch
