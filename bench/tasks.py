@@ -68,6 +68,10 @@ def _data(name):
     elif name=='friedman3':
         x,y = skd.make_friedman3(2000, noise=0.05, random_state=0); x,y = _std(x),_std(y)[:,None]
     else: raise ValueError(name)
+    return _split(x, y)
+
+def _split(x, y):
+    "Tensors of `x` and `y`, split 4:1 with data seed 0: (x_train, y_train, x_valid, y_valid, regression?)"
     reg = y.ndim==2
     x = torch.tensor(x, dtype=torch.float32)
     y = torch.tensor(y, dtype=torch.float32) if reg else torch.tensor(y, dtype=torch.long)

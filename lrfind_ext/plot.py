@@ -198,7 +198,7 @@ def _draw_interval(ax, st, s, c, gid):
 def plot_lr(
     crv:LRCurve, # The curve of an `lr_find` run
     suggs=(), # `Suggestion`s to mark, on the curve each reads, at the learning rates they return
-    ax=None, # Axes to draw into; a new figure if None
+    ax:plt.Axes|None=None, # Axes to draw into; a new figure if None
     *,
     label:str|None=None, # Name of this run, to overlay several runs on one axes
     show_raw:bool|None=None, # Draw the raw per-step losses faintly (default: unless `label`; always if a rule reads them)
@@ -329,8 +329,8 @@ def _recorder_run(rec)->tuple:
 def plot_lr_find(self:Recorder,
     skip_end=5, # Kept for fastai's callers; the overlay shades the unread points instead of cutting them
     return_fig=True, # Return the figure
-    suggestions=None, # fastai's form: a list of `(lr, loss)` points to mark (default: the last run's suggestions)
-    nms=None, # Names of `suggestions`, one each
+    suggestions:list|None=None, # fastai's form: a list of `(lr, loss)` points to mark (default: the last run's suggestions)
+    nms:list|None=None, # Names of `suggestions`, one each
     **kwargs, # Passed to `plot_lr`
 ):
     "Draw the overlay of the recorder's last run, as `res.plot()` does"

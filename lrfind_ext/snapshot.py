@@ -80,16 +80,23 @@ def _set_globals(st):
 # %% ../nbs/05_snapshot.ipynb #c20fc3f0
 def _meta(t): return t.dtype,t.shape,t.layout,t.device,(t.stride() if t.layout==torch.strided else None)
 
+def _one_each(t):
+    "An index that narrows `t` to one element along each dimension of stride 0 (an `expand`'s, whose elements share memory), or None"
+    st = t.stride() if t.layout==torch.strided else ()
+    return tuple(slice(0,1) if s==0 else slice(None) for s in st) if 0 in st else None
+
+def _at(t, i): return t if i is None else t[i]
+
 class _TCopy:
-    "A tensor's values copied to the CPU, and its dtype, shape, layout, strides and device"
-    __slots__ = ('c','meta')
-    def __init__(self, t): self.c,self.meta = t.detach().to('cpu', copy=True),_meta(t)
+    "A tensor's values copied to the CPU, one per memory location, and its dtype, shape, layout, strides and device"
+    __slots__ = ('c','meta','i')
+    def __init__(self, t): self.i,self.meta = _one_each(t),_meta(t); self.c = _at(t.detach(), self.i).to('cpu', copy=True)
 
     def put(self, t):
         "Put the values back into `t` itself, or its data back as it was if the run converted it (dtype, device, layout)"
         with torch.no_grad(), (torch.inference_mode() if t.is_inference() else contextlib.nullcontext()):
-            if _meta(t)==self.meta: t.copy_(self.c)
-            else: t.data = self.c.to(self.meta[3], copy=True)
+            if _meta(t)==self.meta: _at(t, self.i).copy_(self.c) # (torch refuses to write into a tensor whose elements share memory)
+            else: c = self.c.to(self.meta[3], copy=True); t.data = c if self.i is None else c.expand(self.meta[1])
 
 _hook_attrs = ('_backward_hooks','_post_accumulate_grad_hooks') # a tensor's own hook dicts (`register_hook`...)
 

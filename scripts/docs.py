@@ -37,7 +37,7 @@ STAGE,OLD = PROC/'.smalldocs',PROC/'.old_docs'
 
 # The Tutorials section, in reading order: the pages that are not API pages, and the API page on training setups,
 # which reads as a guide; any other page that is not an API page follows them, by name.
-TUTORIALS = ['workflow', 'reading_the_plot', 'migrating', 'benchmark', '11_setups', 'custom_suggester']
+TUTORIALS = ['workflow', 'reading_the_plot', 'migrating', 'benchmark', 'benchmark_research', '11_setups', 'custom_suggester']
 _num = re.compile(r'^\d+_')
 
 # What the proc step runs, in a child process from the project root (nbdev reads its config from the cwd).
@@ -157,7 +157,10 @@ def _sig_of(m)->str:
     import inspect
     obj,sig = _symbol(m['file'], m['name']),m['sig']
     short = m['name'].split('.')[-1]
-    if inspect.isclass(obj):
+    if inspect.isclass(obj) and not inspect.isfunction(obj.__init__): # a builtin's constructor: fastcore shows `(*args, **kwargs)`
+        bases = ', '.join(b.__name__ for b in obj.__bases__ if b is not object)
+        sig = f'class {short}({bases}):' if bases else f'class {short}:'
+    elif inspect.isclass(obj):
         sig = re.sub(r'^def ', 'class ', sig)
         sig = re.sub(r'\)\s*->\s*None:$', '):', sig)
         if sig==f'class {short}():': sig = f'class {short}:'

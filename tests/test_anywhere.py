@@ -63,8 +63,6 @@ def _augmented_images():
     model = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
     return Learner(dls, model)
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError, reason="snapshot's _TCopy.put copies into an expanded tensor (copy_ refuses "
-                   "overlapping memory); remove this mark with the fix in nbs/05_snapshot")
 def test_after_a_fit_with_fastai_s_augmentations():
     "After a fit, fastai's batch augmentations hold an expanded tensor (Flip's coordinates, stride 0): lr_find puts the learner back"
     learn = _augmented_images()

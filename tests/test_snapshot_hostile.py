@@ -112,6 +112,7 @@ ATTACKS = {
     'sparse-tensor': _plain_attack(lambda: torch.eye(3).to_sparse(), lambda o,cb: o.mul_(5), lambda o: torch.equal(o.to_dense(), torch.eye(3))),
     'meta-tensor': _plain_attack(lambda: types.SimpleNamespace(t=torch.empty(3, device='meta')), lambda o,cb: setattr(o.t, 'tag', 1),
                                  lambda o: not hasattr(o.t, 'tag') and o.t.is_meta),
+    'self-overlapping-tensors': lambda: _self_overlapping(),
     'inference-tensor': _plain_attack(lambda: _inference_t(), lambda o,cb: _in_inference(o.add_, 1), lambda o: o.tolist()==[0.,1.,2.,3.]),
     'leaf-tensor-grad-and-retain': _plain_attack(lambda: torch.ones(2, requires_grad=True), lambda o,cb: (o*2).sum().backward(),
                                                  lambda o: o.grad is None),
@@ -143,6 +144,22 @@ def _meta_tensor():
     t = TensorBase(torch.arange(4.))
     t.tag = 'before'
     return t
+
+def _self_overlapping():
+    """Tensors whose elements share memory (`expand`, an overlapping `as_strided`) in a callback and in a DataLoader's batch
+    transforms (as fastai's `Flip` keeps one): unchanged, written through a view, given new data"""
+    from fastai.data.transforms import Transform
+    def mk(): return [torch.arange(4.).expand(3,4), torch.arange(4.).expand(3,4), torch.arange(4.).expand(3,4),
+                      torch.arange(6.).as_strided((3,3), (1,1))]
+    tfm = Transform(lambda x: x)
+    tfm.pts = mk()
+    learn = synth(cbs=Holder(mk()))
+    learn.dls.train.after_batch.add(tfm)
+    def harm(cb):
+        for ts in (learn.holder.thing, tfm.pts): ts[1][0].add_(1); ts[2].data = torch.ones(2); ts[3][0].fill_(9)
+    _lr_find(learn, harm)
+    for ts in (learn.holder.thing, tfm.pts):
+        assert [t.stride() for t in ts] == [(0,1)]*3+[(1,1)] and all(torch.equal(t, u) for t,u in zip(ts, mk()))
 
 def _inference_t():
     with torch.inference_mode(): return torch.arange(4.)
