@@ -82,7 +82,7 @@ def smooth_losses(
     "fastai's debiased exponential moving average of `losses`, bit for bit as `Recorder` computes it"
     beta = check_num(beta, 'beta', lo=0, hi=1, hi_open=True)
     ls = torch.from_numpy(np.array(losses, dtype=np.float32))
-    val,res = torch.zeros(ls.shape[:-1]),[]
+    val,res = torch.zeros(ls.shape[:-1], dtype=ls.dtype),[] # (float32 under any default dtype)
     for i,l in enumerate(ls.unbind(-1)):
         val,sm = smooth_step(val, l, beta, i+1)
         res.append(sm)

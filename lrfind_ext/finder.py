@@ -96,7 +96,7 @@ class LRFindCallback(Callback):
     def before_fit(self):
         self.rec,self.n_pts,self.best,self.stop,self.stopped_by = ([],[],[]),0,math.inf,'data',None
         self.level = None # the starting level a divergence must pass (`div_start`), once the run has enough points
-        self.ema,self.halt,self.n_skip,self.n_batch,self.lr_moved = torch.tensor(0.),False,0,0,False
+        self.ema,self.halt,self.n_skip,self.n_batch,self.lr_moved = torch.zeros((), dtype=torch.float32),False,0,0,False # (as the loss, whatever the default dtype)
         if len(_loaders(self.dls))<2: self.learn._do_epoch_validate = _no_validation # train-only data: fastai would index dls[1]
         self._reset_acc()
         self.world = _world()

@@ -478,6 +478,35 @@ def test_same_callback_twice_in_cbs():
     with pytest.raises(ValueError, match='Counter.*twice'): run(learn, num_it=10, cbs=[c, c])
     assert c.batches == 0
 
+@pytest.mark.parametrize('ctx', [torch.no_grad, torch.inference_mode, partial(torch.set_grad_enabled, False)],
+                         ids=['no_grad', 'inference_mode', 'set_grad_enabled'])
+def test_gradients_off_refused_before_training(ctx):
+    "lr_find called where gradients are off (a notebook cell inside `torch.no_grad()`): said so before training, not torch's 'does not require grad'"
+    learn = synth()
+    with learn.no_bar():
+        before = capture(learn)
+        with ctx(), pytest.raises(RuntimeError, match='Gradients are off here'): learn.lr_find(num_it=10, show_plot=False)
+        assert diff(before, capture(learn)) == []
+
+def test_every_parameter_frozen_refused_before_training():
+    "A model with every parameter frozen: said so before training, not fastai's IndexError from its optimizer"
+    learn = synth()
+    for p in learn.model.parameters(): p.requires_grad_(False)
+    with pytest.raises(ValueError, match='Every parameter of the model is frozen'): run(learn, num_it=10)
+    assert learn.opt is None
+
+def test_float64_default_dtype():
+    "Under `torch.set_default_dtype(torch.float64)` (fastai's own lr_find runs): a run with a validation sample, the learner put back"
+    from lrfind_ext.curve import smooth_losses
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        learn = synth()
+        w = weights(learn)
+        c = run(learn, num_it=20, stop_div=False, valid=1).curve
+    finally: torch.set_default_dtype(old)
+    assert len(c) == 20 and same_weights(w, weights(learn)) and np.array_equal(c.smooth, smooth_losses(c.losses))
+
 def test_fastai_call_forms():
     "fastai's positional order, and its default `suggest_funcs=(SuggestionMethod.Valley)`, which is no tuple"
     learn = synth()
