@@ -6,7 +6,7 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/view.html.md"""
 
 # %% ../nbs/01_view.ipynb #c3d2e5f4
 from __future__ import annotations
-import dataclasses,json,math
+import dataclasses,gzip,json,math
 import numpy as np
 from pathlib import Path
 from fastcore.basics import patch
@@ -252,12 +252,16 @@ def from_dict(cls:LRCurve, d:dict)->LRCurve:
 
 @patch
 def save(self:LRCurve, fn)->Path:
-    "Write the curve to `fn` as JSON"
-    fn = Path(fn)
-    fn.write_text(json.dumps(self.to_dict()))
+    "Write the curve to `fn` as JSON, gzipped if `fn` ends in .gz (`~` is the home folder)"
+    fn,b = Path(fn).expanduser(),json.dumps(self.to_dict()).encode()
+    fn.write_bytes(gzip.compress(b, mtime=0) if fn.suffix=='.gz' else b)
     return fn
 
 @patch(cls_method=True)
 def load(cls:LRCurve, fn)->LRCurve:
-    "Read a curve written by `LRCurve.save`"
-    return cls.from_dict(json.loads(Path(fn).read_text()))
+    "Read a curve written by `LRCurve.save`, gzipped or not (a byte-order mark, as Windows editors write, is skipped)"
+    fn = Path(fn).expanduser()
+    b = fn.read_bytes()
+    try: d = json.loads(gzip.decompress(b) if b[:2]==b'\x1f\x8b' else b) # (json detects the encoding, BOM included)
+    except (ValueError,OSError) as e: raise ValueError(f"Not a saved LRCurve: {fn} is not JSON ({e})") from None
+    return cls.from_dict(d)

@@ -89,6 +89,28 @@ def test_unicode_paths_round_trip(tmp_path):
         back = LRCurve.load(crv.save(fn))
         assert np.array_equal(back.smooth, crv.smooth) and back.run == crv.run
 
+def test_gzipped_file_is_gzip(tmp_path):
+    "A file named .json.gz is gzip (as the benchmark's curve files are), and loads back equal"
+    import gzip
+    crv = synth_curve(noise=0.05)
+    fn = crv.save(tmp_path/'c.json.gz')
+    assert json.loads(gzip.decompress(fn.read_bytes())) == json.loads(json.dumps(crv.to_dict())) and LRCurve.load(fn).to_dict() == crv.to_dict()
+
+def test_file_edited_in_a_windows_editor_loads(tmp_path):
+    "A saved curve re-saved by Notepad (UTF-8 with a byte-order mark) loads; a file cut short says it is not a saved curve, and which"
+    crv = synth_curve(noise=0.05)
+    (tmp_path/'bom.json').write_text(json.dumps(crv.to_dict()), encoding='utf-8-sig')
+    assert LRCurve.load(tmp_path/'bom.json').to_dict() == crv.to_dict()
+    (tmp_path/'cut.json').write_text(crv.save(tmp_path/'c.json').read_text()[:50])
+    with pytest.raises(ValueError, match=r'Not a saved LRCurve: .*cut.json is not JSON'): LRCurve.load(tmp_path/'cut.json')
+
+def test_tilde_is_the_home_folder(tmp_path, monkeypatch):
+    "save('~/x.json') and load('~/x.json') use the home folder, as pandas and matplotlib do, not a folder named ~"
+    monkeypatch.setenv('HOME', str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    crv = synth_curve()
+    assert crv.save('~/x.json') == tmp_path/'x.json' and LRCurve.load('~/x.json').to_dict() == crv.to_dict()
+
 def test_pickle_and_deepcopy_stay_read_only():
     "A pickled or deep-copied curve is as read-only as the original, with the same record and window"
     crv = synth_curve(noise=0.05)
