@@ -168,6 +168,8 @@ def _as_suggestion(res)->Suggestion:
 # %% ../nbs/02_suggest.ipynb #edbf4ca3
 def _own(crv:LRCurve)->LRCurve:
     "A copy of `crv` for one rule: its own read-only arrays and record, so that nothing the rule does (`object.__setattr__`, `torch.from_numpy`...) reaches another"
+    try: crv.window # found once, on the shared curve, rather than again in each copy
+    except CurveError: pass # (a rule that reads it will say so)
     c = object.__new__(type(crv))
     c.__setstate__({k:v.copy() if isinstance(v, np.ndarray) else copy.copy(v) if isinstance(v, RunInfo) else v for k,v in vars(crv).items()})
     return c
