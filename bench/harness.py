@@ -21,14 +21,14 @@ truth, and the tables. `quality.py` and `fresh.py` build and report with it; the
 Pretrained bodies, head-epoch states and PNG folders live in bench/cache/ (git-ignored; built by `prepare` when a grid
 or curve has to be computed). Training runs in `spawn` worker processes, one thread each."""
 from __future__ import annotations
-import gzip,json,math,os,sys,tempfile,time
+import gzip,importlib,json,math,os,sys,tempfile,time
 from pathlib import Path
 import numpy as np
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path: sys.path.insert(0, str(HERE)) # tasks, learner_meta; the workers inherit it
 
 __all__ = ['RES', 'GRID_FN', 'CURVES_FN', 'FRESH_GRID_FN', 'FRESH_CURVES_FN', 'GRID_SEEDS', 'LRF_SEEDS', 'NUM_ITS', 'FASTAI',
-           'TOL', 'TARGET', 'FINE_PER_DECADE', 'FINE_HALF', 'DIV_RULE', 'load_json', 'save_json', 'report',
+           'TOL', 'TARGET', 'FINE_PER_DECADE', 'FINE_HALF', 'DIV_RULE', 'load_json', 'save_json', 'report', 'register_tasks',
            'curve_sig', 'curve_record', 'load_curve', 'pool', 'cost_key', 'prepare', 'run_grid', 'run_curves', 'cached',
            'load_bench', 'Truth', 'capped', 'suggestions', 'gm', 'score', 'beats', 'meets', 'order', 'table',
            'per_task_table', 'task_table', 'ref_table', 'sets']
@@ -88,10 +88,18 @@ def load_curve(rec):
 # ---------------------------------------------------------------------------------------------------------------
 # Workers (one thread each)
 
-def _init_worker():
+_TASK_MODULES = [] # modules that add tasks to bench/tasks.py's TASK when imported (`register_tasks`)
+
+def register_tasks(module:str):
+    "Import `module`, which adds its tasks to bench/tasks.py's `TASK`, here and in every worker `pool` starts from now on"
+    importlib.import_module(module)
+    if module not in _TASK_MODULES: _TASK_MODULES.append(module)
+
+def _init_worker(modules=()):
     import torch,warnings
     torch.set_num_threads(1)
     warnings.filterwarnings('ignore')
+    for m in modules: importlib.import_module(m)
 
 def _whereami(_=None):
     "Where the worker imports lrfind_ext from (the run should use a frozen copy through PYTHONPATH)"
@@ -99,9 +107,9 @@ def _whereami(_=None):
     return lrfind_ext.__file__
 
 def pool(n):
-    "`n` fresh worker processes (spawned, one torch thread each, renewed every 40 tasks: memory)"
+    "`n` fresh worker processes (spawned, one torch thread each, renewed every 40 tasks: memory; `register_tasks`' modules imported)"
     import multiprocessing as mp
-    return mp.get_context('spawn').Pool(n, initializer=_init_worker, maxtasksperchild=40)
+    return mp.get_context('spawn').Pool(n, initializer=_init_worker, initargs=(tuple(_TASK_MODULES),), maxtasksperchild=40)
 
 def _last_valid_only():
     "A callback that skips validation except after the last epoch (the grid only reads the final loss)"
@@ -258,11 +266,11 @@ def run_grid(tasks, fn=GRID_FN, recompute=False, recompute_fine=False, workers=2
 
 def _key(name, seed, num_it): return f'{name}/{seed}/{num_it}'
 
-def run_curves(tasks, fn=CURVES_FN, recompute=False, workers=2)->dict:
-    "Record the lr_find curves of `tasks` that the cache `fn` lacks or holds with another signature; return the cache"
+def run_curves(tasks, fn=CURVES_FN, recompute=False, workers=2, num_its=NUM_ITS)->dict:
+    "Record the lr_find curves of `tasks` at each of `num_its` that the cache `fn` lacks or holds with another signature; return the cache"
     from tasks import TASK
     cache = load_json(fn)
-    jobs = [(t.name,s,k) for t in tasks for s in LRF_SEEDS for k in NUM_ITS
+    jobs = [(t.name,s,k) for t in tasks for s in LRF_SEEDS for k in num_its
             if recompute or cache.get(_key(t.name,s,k), {}).get('sig')!=curve_sig(t)]
     if not jobs: return cache
     prepare([TASK[n] for n in dict.fromkeys(j[0] for j in jobs)], workers)

@@ -13,7 +13,7 @@ machine shared with other jobs):
     python bench/probes.py report         # results/probes.md and probes.json from the cached runs: seconds
 Options: --workers N (default 2), --tasks T[,T] (a subset, for trials), --no-write (report: print only).
 
-Scoring is bench/quality.py's: the rate a method ends with, read off the task's truth (the mean over the grid seeds of
+Scoring is bench/harness.py's: the rate a method ends with, read off the task's truth (the mean over the grid seeds of
 `fit_one_cycle`'s final validation loss, interpolated in log10(lr)) over the truth's best; per task the geometric mean
 over the 3 lr_find seeds (100, 101, 102: the probes start from the same learner the sweep of that seed started from);
 `within 10%`: tasks with ratio <= 1.10. Cost: optimizer steps, the sweep's included, over the sweep's steps."""
@@ -25,15 +25,13 @@ sys.path.insert(0, str(HERE))
 os.environ.setdefault('MPLBACKEND', 'Agg')
 import numpy as np
 
-# --- The benchmark harness, imported in this one place (bench/quality.py and bench/tasks.py as of f784273; after the
-# split of quality.py, these names come from bench/harness.py) -------------------------------------------------------
-import quality as Q
-from quality import Truth,load_json,save_json,LRF_SEEDS,TOL
+import harness as H
+from harness import Truth,load_json,save_json,gm,RES,GRID_FN,CURVES_FN,FRESH_GRID_FN,FRESH_CURVES_FN,LRF_SEEDS,TOL
 from tasks import TASK,TASKS,FRESH,CACHE
-from ceiling import seed_table,one_seed_ratios
-# ---------------------------------------------------------------------------------------------------------------------
+from ceiling import one_seed_ratios
+H.register_tasks('tasks_third') # the third set's tasks, known here and in every worker
+from tasks_third import THIRD
 
-RES = Q.RES
 PCACHE = CACHE/'probes'
 LENGTHS = (25, 50, 100) # probe lengths of the lattice, optimizer steps
 OFFS = tuple(k/6 for k in range(-8, 9)) # lattice offsets from basin, decades (+-1.33)
@@ -48,17 +46,15 @@ def lat_lengths(name): return [n for n in LENGTHS if name not in HEAVY or n>=50]
 
 def set_tasks(name)->list:
     "The tasks of set `name`: dev, heldout (bench/quality.py's), fresh (bench/fresh.py's), third (bench/tasks_third.py's)"
-    if name=='third':
-        from tasks_third import THIRD
-        return THIRD
-    return dict(dev=[t for t in TASKS if not t.heldout], heldout=[t for t in TASKS if t.heldout], fresh=FRESH)[name]
+    return dict(dev=[t for t in TASKS if not t.heldout], heldout=[t for t in TASKS if t.heldout], fresh=FRESH, third=THIRD)[name]
 
-def grid_fn(s): return dict(dev=Q.GRID_FN, heldout=Q.GRID_FN, fresh=RES/'fresh_grid.json', third=RES/'third_grid.json')[s]
-def curves_fn(s): return dict(dev=Q.CURVES_FN, heldout=Q.CURVES_FN, fresh=RES/'fresh_curves.json.gz', third=RES/'third_curves.json.gz')[s]
+def grid_fn(s): return dict(dev=GRID_FN, heldout=GRID_FN, fresh=FRESH_GRID_FN, third=RES/'third_grid.json')[s]
+def curves_fn(s): return dict(dev=CURVES_FN, heldout=CURVES_FN, fresh=FRESH_CURVES_FN, third=RES/'third_curves.json.gz')[s]
 
-def _register_third():
-    "Make the third set's tasks known to bench/tasks.py's TASK (in this process, and in each worker)"
-    if (HERE/'tasks_third.py').exists(): import tasks_third # noqa: registers on import
+def one_seed(g)->tuple:
+    "bench/ceiling.py's one-seed grid best on the grid entry `g`: each seed's ratio, and the number of rates in the grid"
+    T = Truth(g)
+    return one_seed_ratios(T.lrs, T.by_seed()),len(T.lrs)
 
 def basin_of(curve:dict):
     "lr_find's result rebuilt from a recorded curve: basin's suggestion with its interval, as lr_find returns it"
@@ -78,7 +74,6 @@ def _lat_fn(name, seed, steps): return PCACHE/f'lattice_{name}_s{seed}_n{steps}.
 def lattice_job(args):
     "Probe task `name` from lr_find seed `seed`'s learner at basin x 10^offs for `steps` steps each"
     name,seed,steps,offs,cfile = args
-    _register_third()
     import torch,lrfind_ext
     from lrfind_ext.snapshot import Snapshot
     from lrfind_ext.probes import probe_one
@@ -111,14 +106,14 @@ def load_gz(fn:Path):
 def _cost(name): return (name in HEAVY, name in HEAVY and 'resnet' in name)
 
 def run_lattice(tasks, workers):
-    jobs = [(t.name,s,n,lat_offs(t.name),str(Q.CURVES_FN))
+    jobs = [(t.name,s,n,lat_offs(t.name),str(CURVES_FN))
             for t in tasks for s in LRF_SEEDS for n in lat_lengths(t.name) if not _lat_fn(t.name, s, n).exists()]
     jobs.sort(key=lambda j: (_cost(j[0]), -j[2])) # the costly ones last: the rest can be read first
     if not jobs: return
-    Q.prepare(tasks, workers)
+    H.prepare(tasks, workers)
     print(f"lattice: {len(jobs)} jobs", flush=True)
     t0 = time.time()
-    with Q._pool(workers) as p:
+    with H.pool(workers) as p:
         for i,(name,seed,n,secs) in enumerate(p.imap_unordered(lattice_job, jobs)):
             print(f"  {i+1}/{len(jobs)} {name} seed {seed} {n} steps: {secs:.0f}s (total {time.time()-t0:.0f}s)", flush=True)
 
@@ -243,27 +238,27 @@ def score_design(run, cells, truths, tasks, steps):
             lr,n = run(c)
             rs.append(truths[t.name].ratio(lr))
             cost.append((c.sweep+n*steps)/c.sweep)
-        ratio[t.name] = Q._gm(rs)
+        ratio[t.name] = gm(rs)
     r = np.array(list(ratio.values()))
     if not len(r): return dict(within=0, n=0, geomean=math.nan, worst=math.nan, cost=math.nan, ratio={})
-    return dict(within=int((r<=TOL).sum()), n=len(r), geomean=Q._gm(r), worst=float(r.max()), cost=float(np.mean(cost)),
+    return dict(within=int((r<=TOL).sum()), n=len(r), geomean=gm(r), worst=float(r.max()), cost=float(np.mean(cost)),
                 ratio=ratio)
 
 def basin_score(cells, truths, tasks):
     one = {(n,s):c for (n,s,_),c in cells.items()}
-    ratio = {t.name:Q._gm([truths[t.name].ratio(one[(t.name,s)].basin) for s in LRF_SEEDS]) for t in tasks}
+    ratio = {t.name:gm([truths[t.name].ratio(one[(t.name,s)].basin) for s in LRF_SEEDS]) for t in tasks}
     r = np.array(list(ratio.values()))
-    return dict(within=int((r<=TOL).sum()), n=len(r), geomean=Q._gm(r), worst=float(r.max()), cost=1., ratio=ratio)
+    return dict(within=int((r<=TOL).sum()), n=len(r), geomean=gm(r), worst=float(r.max()), cost=1., ratio=ratio)
 
 def one_seed_score(grid, tasks):
     "The one-seed grid best (bench/ceiling.py), and its cost in steps over a 100-step sweep"
     ratio,cost = {},[]
     for t in tasks:
-        lrs,M = seed_table(grid[t.name])
-        ratio[t.name] = Q._gm(one_seed_ratios(lrs, M))
-        cost.append(len(lrs)*task_steps(t)/100)
+        r,n = one_seed(grid[t.name])
+        ratio[t.name] = gm(r)
+        cost.append(n*task_steps(t)/100)
     r = np.array(list(ratio.values()))
-    return dict(within=int((r<=TOL).sum()), n=len(r), geomean=Q._gm(r), worst=float(r.max()), cost=float(np.mean(cost)), ratio=ratio)
+    return dict(within=int((r<=TOL).sum()), n=len(r), geomean=gm(r), worst=float(r.max()), cost=float(np.mean(cost)), ratio=ratio)
 
 def task_steps(t)->int:
     "Optimizer steps of the task's own training (`fit_one_cycle` for its epochs)"
@@ -309,22 +304,21 @@ def designs():
                     out[((S, 'adaptive', (-w, 0, w), extra), rule, shift, extra)] = (design(sp, rule, shift, adapt=extra), S, sp)
     return out
 
-def explore(tasks, write=True):
+def dev_scores(tasks, cells)->tuple:
+    "On the lattice `cells` of `tasks`: their truths, their families, a design's scores per family and all, basin's, the one-seed grid best's"
+    grid = load_json(GRID_FN)
+    truths = {t.name:Truth(grid[t.name]) for t in tasks}
+    by = {f:[t for t in tasks if t.family==f] for f in dict.fromkeys(t.family for t in tasks)}
+    per = lambda f: {**{k:f(ts) for k,ts in by.items()}, 'all':f(tasks)}
+    sc = lambda run,S: per(lambda ts: score_design(run, cells, truths, ts, S))
+    return truths,list(by),sc,per(lambda ts: basin_score(cells, truths, ts)),per(lambda ts: one_seed_score(grid, ts))
+
+def explore(tasks):
     "Score every design on the lattice of `tasks` (dev): the table of the best per family, and what it costs"
     cells = {k:Cell(d) for k,d in lattice(tasks).items()}
     tasks = [t for t in tasks if all(any((t.name,s,n) in cells for n in LENGTHS) for s in LRF_SEEDS)]
-    grid = load_json(Q.GRID_FN)
-    truths = {t.name:Truth(grid[t.name]) for t in tasks}
-    fams = list(dict.fromkeys(t.family for t in tasks))
-    by = {f:[t for t in tasks if t.family==f] for f in fams}
-    rows = []
-    for name,(run,S,sp) in designs().items():
-        sc = {f:score_design(run, cells, truths, ts, S) for f,ts in by.items()}
-        sc['all'] = score_design(run, cells, truths, tasks, S)
-        rows.append((name, sc))
-    base = {f:basin_score(cells, truths, ts) for f,ts in by.items()}; base['all'] = basin_score(cells, truths, tasks)
-    one = {f:one_seed_score(grid, ts) for f,ts in by.items()}; one['all'] = one_seed_score(grid, tasks)
-    return rows,base,one,tasks,cells,truths
+    truths,_,sc,base,one = dev_scores(tasks, cells)
+    return [(name, sc(run, S)) for name,(run,S,sp) in designs().items()],base,one,tasks,cells,truths
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -344,7 +338,6 @@ def _eval_fn(set_name, name, seed): return PCACHE/f'eval_{set_name}_{name}_s{see
 def eval_job(args):
     "Task `name`, lr_find seed `seed`: basin from the recorded sweep, then `lr_probe` with DESIGN from the same learner"
     set_name,name,seed,design,cfile = args
-    _register_third()
     import lrfind_ext,lrfind_ext.probes
     t = TASK[name]
     res = basin_of(load_json(Path(cfile))[f'{name}/{seed}/100']['curve'])
@@ -366,10 +359,10 @@ def run_eval(set_name, tasks, workers, design):
     jobs = [(set_name,t.name,s,design,cfile) for t in tasks for s in LRF_SEEDS if not done(t, s)]
     jobs.sort(key=lambda j: _cost(j[1])[::-1], reverse=True) # the costly ones first: the two workers finish together
     if not jobs: return
-    Q.prepare(tasks, workers)
+    H.prepare(tasks, workers)
     print(f"eval {set_name}: {len(jobs)} jobs", flush=True)
     t0 = time.time()
-    with Q._pool(workers) as p:
+    with H.pool(workers) as p:
         for i,(name,seed,secs) in enumerate(p.imap_unordered(eval_job, jobs)):
             print(f"  {i+1}/{len(jobs)} {name} seed {seed}: {secs:.0f}s (total {time.time()-t0:.0f}s)", flush=True)
 
@@ -382,11 +375,11 @@ def eval_scores(set_name, tasks, design)->dict:
     per = {}
     for t in tasks:
         T,rs = truths[t.name],[runs[(t.name,s)] for s in LRF_SEEDS]
-        lrs,M = seed_table(grid[t.name])
-        per[t.name] = dict(family=t.family, basin=Q._gm([T.ratio(r['basin']) for r in rs]), probes=Q._gm([T.ratio(r['lr']) for r in rs]),
-                           one_seed=Q._gm(one_seed_ratios(lrs, M)),
+        os_r,os_n = one_seed(grid[t.name])
+        per[t.name] = dict(family=t.family, basin=gm([T.ratio(r['basin']) for r in rs]), probes=gm([T.ratio(r['lr']) for r in rs]),
+                           one_seed=gm(os_r),
                            cost=float(np.mean([(r['sweep_steps']+r['probe_steps'])/r['sweep_steps'] for r in rs])),
-                           one_seed_cost=len(lrs)*task_steps(t)/float(np.mean([r['sweep_steps'] for r in rs])),
+                           one_seed_cost=os_n*task_steps(t)/float(np.mean([r['sweep_steps'] for r in rs])),
                            probe_over_fit=rs[0]['probes'][0]['steps']/task_steps(t),
                            moved=float(np.mean([math.log10(r['lr']/r['basin']) for r in rs])),
                            best_dec=float(np.mean([math.log10(T.best_lr/r['basin']) for r in rs])))
@@ -394,7 +387,7 @@ def eval_scores(set_name, tasks, design)->dict:
         out = {}
         for k in ('basin','probes','one_seed'):
             r = np.array([per[n][k] for n in names])
-            out[k] = dict(within=int((r<=TOL).sum()), n=len(r), geomean=Q._gm(r))
+            out[k] = dict(within=int((r<=TOL).sum()), n=len(r), geomean=gm(r))
         out['cost'] = dict(basin=1., probes=float(np.mean([per[n]['cost'] for n in names])),
                            one_seed=float(np.mean([per[n]['one_seed_cost'] for n in names])))
         return out
@@ -404,20 +397,12 @@ def eval_scores(set_name, tasks, design)->dict:
 # ---------------------------------------------------------------------------------------------------------------------
 # The third held-out set: truth grids and lr_find curves, computed as bench/quality.py computes its own
 
-_ORIG = dict(train_one=Q.train_one, record_curves=Q.record_curves, prepare_one=Q.prepare_one)
-def _w_train(args): _register_third(); return _ORIG['train_one'](args)
-def _w_curves(args): _register_third(); return _ORIG['record_curves'](args)
-def _w_prepare(job): _register_third(); return _ORIG['prepare_one'](job)
-
 def build_third(workers):
-    "bench/quality.py's grids (coarse, fine, the fine-tuning tasks' from-scratch reference) and lr_find curves (num_it=100), in third_*.json"
-    _register_third()
+    "bench/harness.py's grids (coarse, fine, the fine-tuning tasks' from-scratch reference) and lr_find curves (num_it=100), in third_*.json"
     tasks = set_tasks('third')
-    Q.train_one,Q.record_curves,Q.prepare_one = _w_train,_w_curves,_w_prepare
-    Q.GRID_FN,Q.CURVES_FN,Q.NUM_ITS = grid_fn('third'),curves_fn('third'),(100,) # only the 100-step sweep is scored here
     t0 = time.time()
-    Q.run_grid(tasks, workers=workers)
-    Q.run_curves(tasks, workers=workers)
+    H.run_grid(tasks, grid_fn('third'), workers=workers)
+    H.run_curves(tasks, curves_fn('third'), workers=workers, num_its=(100,)) # only the 100-step sweep is scored here
     print(f"third set built in {time.time()-t0:.0f}s", flush=True)
 
 def _fmt(sc): return f"{sc['within']}/{sc['n']}, {sc['geomean']:.3f}"
@@ -432,9 +417,9 @@ def print_explore(rows, base, one, tasks, cells, truths, top=25):
         ts = [t for t in tasks if all((t.name,s,S) in cells for s in LRF_SEEDS)]
         orc = lambda c,T: min(c.ks, key=lambda k: T.ratio(c.lr(k)))
         for nm,f in (('truth-best lattice point', lambda c,T: c.lr(orc(c,T))), ('probe-best lattice point', lambda c,T: c.lr(pick(c, c.ks, ('min',0))))):
-            r = {t.name:Q._gm([truths[t.name].ratio(f(cells[(t.name,s,S)], truths[t.name])) for s in LRF_SEEDS]) for t in ts}
+            r = {t.name:gm([truths[t.name].ratio(f(cells[(t.name,s,S)], truths[t.name])) for s in LRF_SEEDS]) for t in ts}
             v = np.array(list(r.values()))
-            print(f"  {S:3d} steps, {nm}: {(v<=TOL).sum()}/{len(v)}, {Q._gm(v):.3f}")
+            print(f"  {S:3d} steps, {nm}: {(v<=TOL).sum()}/{len(v)}, {gm(v):.3f}")
     def key(sc):
         meet = sum(sc[f]['within']>=one[f]['within'] for f in fams)
         return (-meet, -sc['all']['within'], sc['all']['geomean'])
@@ -489,7 +474,7 @@ def report(write=True):
         fams = list(dict.fromkeys(p['family'] for p in per.values()))
         for f in [*fams, 'all']:
             ns = [n for n,p in per.items() if f in ('all', p['family'])]
-            d = {m:dict(within=int(sum(per[n][m]<=TOL for n in ns)), n=len(ns), geomean=Q._gm([per[n][m] for n in ns]))
+            d = {m:dict(within=int(sum(per[n][m]<=TOL for n in ns)), n=len(ns), geomean=gm([per[n][m] for n in ns]))
                  for m in ('basin','probes','one_seed')}
             ok = '' if f=='all' else 'yes' if d['probes']['within']>=d['one_seed']['within'] else 'no'
             md.append(f"| {f} | {len(ns)} | {_c(d['basin'])} | {_c(d['probes'])} | {_c(d['one_seed'])} | {ok} |")
@@ -521,8 +506,8 @@ def report(write=True):
                "`python bench/probes.py third` (bench/quality.py's grids: coarse 3 per decade, fine 6 per decade around the "
                "coarse best, the fine-tuning tasks' from-scratch reference; lr_find curves at num_it=100; cached in "
                "`third_grid.json`, `third_curves.json.gz`; 15 minutes here), then probed once (`eval third`).\n",
-               Q.task_table(th, {t.name:Truth(g3[t.name]) for t in th}, g3)]
-        rt = Q.ref_table(th, {t.name:Truth(g3[t.name]) for t in th}, g3)
+               H.task_table(th, {t.name:Truth(g3[t.name]) for t in th}, g3)]
+        rt = H.ref_table(th, {t.name:Truth(g3[t.name]) for t in th}, g3)
         if rt: md += ["\nWhat the pretrained bodies are worth there (the same model from random weights, coarse grid):\n", rt]
     md += dev_section()
     md += [f"\nThis report took {time.time()-t0:.0f}s from the cached runs."]
@@ -576,13 +561,7 @@ def dev_section()->list:
         return ["\n## How the design was chosen (dev tasks only)\n",
                 "The dev lattice is not (all) in bench/cache/probes/ here: `python bench/probes.py lattice` rebuilds it "
                 "(86 minutes); the committed probes.md has its tables."]
-    grid = load_json(Q.GRID_FN)
-    truths = {t.name:Truth(grid[t.name]) for t in tasks}
-    fams = list(dict.fromkeys(t.family for t in tasks))
-    by = {f:[t for t in tasks if t.family==f] for f in fams}
-    def sc(run, S): return {**{f:score_design(run, cells, truths, ts, S) for f,ts in by.items()}, 'all':score_design(run, cells, truths, tasks, S)}
-    base = {**{f:basin_score(cells, truths, ts) for f,ts in by.items()}, 'all':basin_score(cells, truths, tasks)}
-    one = {**{f:one_seed_score(grid, ts) for f,ts in by.items()}, 'all':one_seed_score(grid, tasks)}
+    truths,fams,sc,base,one = dev_scores(tasks, cells)
     fc = lambda d: f"{d['within']}/{d['n']}, {d['geomean']:.3f}"
     md = ["\n## How the design was chosen (dev tasks only)\n",
           f"The research table: on each of the {len(tasks)} dev tasks, from each lr_find seed's learner, probes at basin x "
@@ -639,11 +618,11 @@ def dev_section()->list:
     return md
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('cmd', choices=['lattice','explore','eval','third','report'])
-    ap.add_argument('set', nargs='?', default='dev')
-    ap.add_argument('--workers', type=int, default=2)
-    ap.add_argument('--tasks', default='')
+    ap.add_argument('set', nargs='?', default='dev', choices=['dev','heldout','fresh','third'], help='the tasks (default: dev)')
+    ap.add_argument('--workers', type=int, default=2, help='training processes (default: 2)')
+    ap.add_argument('--tasks', default='', help='only these tasks, comma-separated (for trials)')
     ap.add_argument('--no-write', action='store_true', help='print only')
     a = ap.parse_args()
     import torch; torch.set_num_threads(1)

@@ -1,4 +1,4 @@
-"""What `import lrfind_ext` does: it patches fastai's `lr_find` and its plot, and nothing else. How to switch back.
+"""What `import lrfind_ext` does: it patches fastai's `lr_find` and its plot, adds the opt-in probes, and nothing else. How to switch back.
 
 Docs: https://lrfind-ext.github.io/lrfind_ext/package.html.md"""
 
@@ -11,7 +11,7 @@ __all__ = ['unpatch', 'repatch']
 from importlib.metadata import version as _version,PackageNotFoundError as _NotFound
 from pathlib import Path as _Path
 from fastai.learner import Learner as _Learner,Recorder as _Recorder
-from . import curve as _curve,view as _view,suggest as _suggest,rules as _rules,spread as _spread,snapshot as _snapshot,result as _result,checks as _checks,finder as _finder,plot as _plot,setups as _setups
+from . import curve as _curve,view as _view,suggest as _suggest,rules as _rules,spread as _spread,snapshot as _snapshot,result as _result,checks as _checks,finder as _finder,plot as _plot,setups as _setups,probes as _probes
 from .curve import *
 from .view import *
 from .suggest import *
@@ -23,6 +23,7 @@ from .checks import *
 from .finder import *
 from .plot import *
 from .setups import *
+from .probes import *
 
 # %% ../nbs/13_package.ipynb #6bd26965
 def _read_version():
@@ -46,4 +47,4 @@ def repatch():
     _Learner.lr_find,_Recorder.plot_lr_find = _finder.ext_lr_find,_plot.ext_plot_lr_find
 
 # %% ../nbs/13_package.ipynb #b67e16af
-__all__ = ['unpatch', 'repatch', *_curve.__all__, *_view.__all__, *_suggest.__all__, *_rules.__all__, *_spread.__all__, *_snapshot.__all__, *_result.__all__, *_checks.__all__, *_finder.__all__, *_plot.__all__, *_setups.__all__]
+__all__ = ['unpatch', 'repatch', *_curve.__all__, *_view.__all__, *_suggest.__all__, *_rules.__all__, *_spread.__all__, *_snapshot.__all__, *_result.__all__, *_checks.__all__, *_finder.__all__, *_plot.__all__, *_setups.__all__, *_probes.__all__]

@@ -105,16 +105,24 @@ def check_cbs(learn, cbs)->list:
     "`cbs` as a list of new callbacks for one run: instances (or classes) of `Callback`, none already attached to `learn`"
     if cbs is None: return []
     res = [o() if isinstance(o, type) and issubclass(o, Callback) else o for o in (cbs if isinstance(cbs, (list,tuple,L)) else [cbs])]
-    for o in res:
+    for i,o in enumerate(res):
         if not isinstance(o, Callback): raise TypeError(f"cbs must be callbacks (fastai Callback instances), got {o!r}")
+        if any(o is c for c in res[:i]): raise ValueError(f"{type(o).__name__} is in cbs twice: its events would run twice per batch. Pass it once")
         if any(o is c for c in learn.cbs):
             raise ValueError(f"{type(o).__name__} is already one of the learner's callbacks: cbs takes callbacks for this run only")
     return res
 
 def check_learner(learn):
-    "Raise unless `learn` has something to train: a loss function, parameters, training batches"
+    "Raise unless `learn` has something to train (a loss function, parameters not all frozen, training batches) and gradients are on"
     if getattr(learn, 'loss_func', None) is None: raise ValueError("learn.loss_func is None: lr_find needs a loss to record")
-    if not any(True for _ in learn.model.parameters()): raise ValueError("The model has no parameters: lr_find has nothing to train")
+    ps = list(learn.model.parameters())
+    if not ps: raise ValueError("The model has no parameters: lr_find has nothing to train")
+    if not any(p.requires_grad for p in ps):
+        raise ValueError("Every parameter of the model is frozen (requires_grad=False): lr_find would train nothing. "
+                         "Unfreeze the ones to train (p.requires_grad_()) first")
+    if not torch.is_grad_enabled():
+        raise RuntimeError("Gradients are off here (torch.no_grad, torch.inference_mode or torch.set_grad_enabled(False)): "
+                           "lr_find trains, so call it outside that block")
     if len(learn.dls.train)==0: raise ValueError("The training dataloader is empty: lr_find needs batches to train on.")
 
 def check_mode(mode, starts:list|None=None, ends:list|None=None, num_it:int=100)->str:

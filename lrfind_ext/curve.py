@@ -6,7 +6,7 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/curve.html.md"""
 
 # %% ../nbs/00_curve.ipynb #4b27028a
 from __future__ import annotations
-import dataclasses,math,numbers
+import dataclasses,decimal,math,numbers
 from dataclasses import dataclass
 from functools import partial
 import numpy as np,torch
@@ -55,7 +55,7 @@ def check_num(
         if kind is bool:
             if isinstance(v, bool) or (type(v) is int and v in (0,1)): return bool(v)
             raise err(TypeError)
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral if kind is int else numbers.Real): raise err(TypeError)
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral if kind is int else (numbers.Real,decimal.Decimal)): raise err(TypeError)
         try: x = kind(v)
         except OverflowError: raise err(ValueError, ' (too large for a float)') from None
     if kind is float and not math.isfinite(x):
@@ -82,7 +82,7 @@ def smooth_losses(
     "fastai's debiased exponential moving average of `losses`, bit for bit as `Recorder` computes it"
     beta = check_num(beta, 'beta', lo=0, hi=1, hi_open=True)
     ls = torch.from_numpy(np.array(losses, dtype=np.float32))
-    val,res = torch.zeros(ls.shape[:-1]),[]
+    val,res = torch.zeros(ls.shape[:-1], dtype=ls.dtype),[] # (float32 under any default dtype)
     for i,l in enumerate(ls.unbind(-1)):
         val,sm = smooth_step(val, l, beta, i+1)
         res.append(sm)
@@ -196,6 +196,13 @@ class LRCurve:
         raise AttributeError(f"An LRCurve is read-only, so that no rule changes what later rules, the plot and the saved file "
                              f"read: make a changed copy, crv.replace({k}=...)")
     __delattr__ = __setattr__
+
+    def __setstate__(self, d):
+        "A copy (`copy`, `deepcopy`, `pickle`) is read-only too: the arrays numpy copies writable are locked again"
+        for v in d.values():
+            if isinstance(v, np.ndarray): v.setflags(write=False)
+        self.__dict__.update(d)
+
     num_it,stop,beta = (property(lambda self, k=k: getattr(self.run, k), doc=f"The record's `{k}`") for k in ('num_it','stop','beta'))
     def __len__(self): return len(self.lrs)
 

@@ -6,7 +6,7 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/finder.html.md"""
 
 # %% ../nbs/08_finder.ipynb #8b0fe442
 from __future__ import annotations
-import math,sys,warnings
+import math,sys,warnings,weakref
 from collections.abc import Iterable
 import numpy as np,torch
 from fastcore.basics import patch,store_attr
@@ -14,7 +14,7 @@ from fastcore.foundation import L
 from fastai.learner import Learner,Recorder
 from fastai.callback.core import Callback,CancelBatchException,CancelFitException,CancelValidException
 from fastai.callback.progress import ProgressCallback
-from fastai.torch_core import find_bs,rank_distrib,num_distrib
+from fastai.torch_core import apply,find_bs,rank_distrib,num_distrib
 import fastai.callback.schedule # fastai's own lr_find, kept as `fastai_lr_find`
 from .curve import *
 from .view import *
@@ -68,6 +68,8 @@ def _raised_by(tb, me=None)->str|None:
         tb = tb.tb_next
     return res
 
+def _fresh(o): return o.clone() if isinstance(o, torch.Tensor) else o
+
 def _no_validation(*args, **kwargs):
     "lr_find never validates; with train-only `DataLoaders` fastai's validation step would fail on `dls[1]`"
 
@@ -94,7 +96,7 @@ class LRFindCallback(Callback):
     def before_fit(self):
         self.rec,self.n_pts,self.best,self.stop,self.stopped_by = ([],[],[]),0,math.inf,'data',None
         self.level = None # the starting level a divergence must pass (`div_start`), once the run has enough points
-        self.ema,self.halt,self.n_skip,self.n_batch,self.lr_moved = torch.tensor(0.),False,0,0,False
+        self.ema,self.halt,self.n_skip,self.n_batch,self.lr_moved = torch.zeros((), dtype=torch.float32),False,0,0,False # (as the loss, whatever the default dtype)
         if len(_loaders(self.dls))<2: self.learn._do_epoch_validate = _no_validation # train-only data: fastai would index dls[1]
         self._reset_acc()
         self.world = _world()
@@ -136,30 +138,34 @@ class LRFindCallback(Callback):
         if len(self.parts)==1: return self.parts[0][0]
         return sum(l*bs for l,bs in self.parts)/sum(bs for _,bs in self.parts)
 
-    _held = 'model','training','iter','xb','yb','pred','loss_grad','loss' # what scoring the sample moves: put back
+    _held = 'model','training','dl','iter','xb','yb','pred','loss_grad','loss' # what scoring the sample moves: put back
+    scoring = False # (while the sample is scored: `before_validate` lets it be)
 
     @torch.no_grad()
     def valid_loss(self):
-        "Loss sum and item count on the validation sample, each batch run as fastai's `validate` runs it, then the learner as it was"
+        "Loss sum and item count on the validation sample, run as fastai's `validate` runs it (its events, each batch as drawn), then the learner and its model's attributes as they were"
         L,m = self.learn,self.learn.model
         if type(m).__name__=='DistributedDataParallel': m = m.module # no collective in the forward pass
-        held,flags = {k:v for k,v in vars(L).items() if k in self._held},[(o,o.training) for o in m.modules()]
+        held,mods = {k:v for k,v in vars(L).items() if k in self._held},[(o,dict(vars(o))) for o in m.modules()] # (an RNN's hidden state too)
         quiet = [(cb,cb.run) for cb in L.cbs if isinstance(cb, (Recorder,ProgressCallback))] # the run's smoothing, its bar
         tot,n = torch.zeros((), dtype=torch.float64, device=self._dev()),0
+        def _score():
+            nonlocal tot,n
+            for i,b in enumerate(self.vbs):
+                L.iter,(L.xb,L.yb),L.loss = i,apply(_fresh, b),None # a copy, as a DataLoader draws it anew: a callback may change it in place
+                L._with_events(L._do_one_batch, 'batch', CancelBatchException) # fastai's `one_batch`
+                if L.loss is None: continue # cancelled before its loss
+                bs = find_bs(L.yb) # (as fastai's `AvgLoss`: the batch the callbacks made)
+                tot,n = tot+L.loss.detach().as_subclass(torch.Tensor).double().mean()*bs,n+bs
         with _rngs_kept():
             try:
                 m.eval()
                 for cb,_ in quiet: cb.run = False
-                L.model,L.training = m,False # the callbacks that run in validation run; MixUp's loss is the plain one
-                for i,(xb,yb) in enumerate(self.vbs):
-                    L.iter,L.xb,L.yb,L.loss = i,xb,yb,None
-                    L._with_events(L._do_one_batch, 'batch', CancelBatchException) # fastai's `one_batch`
-                    if L.loss is None: continue # cancelled before its loss
-                    bs = find_bs(L.yb) # (as fastai's `AvgLoss`: the batch the callbacks made)
-                    tot,n = tot+L.loss.detach().as_subclass(torch.Tensor).double().mean()*bs,n+bs
-            except CancelValidException: pass # the rest of the sample is not scored, as in `validate`
+                L.model,L.training,self.scoring = m,False,True # the callbacks that run in validation run; MixUp's loss is the plain one
+                L._with_events(_score, 'validate', CancelValidException) # fastai's validation: ModelResetter resets an RNN first
             finally:
-                for o,f in flags: o.training = f
+                self.scoring = False
+                for o,d in mods: vars(o).clear(); vars(o).update(d)
                 for cb,r in quiet: cb.run = r
                 vars(L).update(held)
         return tot,n
@@ -175,6 +181,10 @@ class LRFindCallback(Callback):
         if self.world>1:
             t = _reduce_sum(torch.stack([torch.as_tensor(o, dtype=torch.float64, device=self._dev()) for o in (tot,n,float(skip))]))
             tot,n,skip = t[0],t[1],bool(t[2]>0)
+        if self.vbs is not None and not skip and n==0:
+            raise ValueError("lr_find(valid=...) scored no batch of the validation sample: a callback cancelled every one in validation "
+                             "(CancelBatchException or CancelValidException). Pass batches it lets through, or let it stand aside in "
+                             "validation (run_valid=False)")
         return None if skip else torch.as_tensor(tot/n).float().cpu()
 
     def after_step(self):
@@ -206,7 +216,8 @@ class LRFindCallback(Callback):
         "Another callback ended the fit (`CancelFitException`): say so, and which, rather than 'ran out of batches'"
         if not getattr(self, 'halt', False): self.stop,self.stopped_by = 'cancelled',_raised_by(sys.exc_info()[2], self)
 
-    def before_validate(self): raise CancelValidException()
+    def before_validate(self):
+        if not self.scoring: raise CancelValidException() # fastai's validation of each epoch: not part of a run
 
     def run_info(self)->RunInfo:
         "The record of the run: its schedule, the loss it scored, batches, skipped steps, processes, and why it stopped"
@@ -294,11 +305,13 @@ def lr_find(self:Learner,
         finally:
             crv = cb.curve(skip_start=a.skip_start, skip_end=a.skip_end) # the points and the record of the run
             _to_recorder(self, crv)
-    try: suggs = [sg(crv) for sg in a.sgs]
-    except CurveError as e:
-        raise CurveError(f"{e}\nThe curve is in learn.recorder.lr_curve.") from None
-    if a.intervals: suggs = with_intervals(crv, suggs, a.sgs)
+    with _rngs_kept(): # a rule may draw from the global RNGs (a bootstrap): the next fit reads them as they were
+        try: suggs = [sg(crv) for sg in a.sgs]
+        except CurveError as e:
+            raise CurveError(f"{e}\nThe curve is in learn.recorder.lr_curve.") from None
+        if a.intervals: suggs = with_intervals(crv, suggs, a.sgs)
     res = lr_result(crv, suggs, a.set_lr)
+    res._learn = weakref.ref(self) # `res.refine()` probes this learner (lrfind_ext.probes), without keeping it alive
     _to_recorder(self, crv, res)
     if a.set_lr is not None: self.lr = res.fit_lr(a.set_lr) # after the restore, which would undo it
     if a.show_plot and rank_distrib()==0: res.plot()

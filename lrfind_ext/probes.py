@@ -9,6 +9,9 @@ from __future__ import annotations
 import html,math
 from dataclasses import dataclass,field
 import numpy as np,torch
+import matplotlib.pyplot as plt
+from matplotlib import ticker
+from matplotlib.lines import Line2D
 from fastcore.basics import patch
 from fastai.learner import Learner
 from fastai.callback.core import Callback,CancelFitException,CancelValidException
@@ -18,10 +21,11 @@ from .suggest import Suggestion
 from .snapshot import Snapshot
 from .result import LRFindResult,group_values,fit_form,fmt_fit
 from .finder import _n_epoch,_no_lr_find_cbs,_world
-from .plot import plot_lr,fmt_lr
+from .plot import plot_lr,fmt_lr,_state,_union
+from .layout import _fs,_finish
 
 # %% auto #0
-__all__ = ['ProbeCallback', 'probe_one', 'keep', 'Probe', 'LRProbes', 'plot_probes']
+__all__ = ['probe_look', 'ProbeCallback', 'probe_one', 'keep', 'Probe', 'LRProbes', 'plot_probes']
 
 # %% ../nbs/08a_probes.ipynb #a8c1e009
 class ProbeCallback(Callback):
@@ -92,7 +96,7 @@ class LRProbes:
         self.res,self.base,self.probes,self.kept = res,base,probes,kept
 
     @property
-    def lr(self)->float: return self.probes[self.kept].lr
+    def lr(self)->float: "The kept rate (the recorded group's, as the sweep's curve reads it)"; return self.probes[self.kept].lr
     def fit_lr(self):
         "The kept rate as `fit_one_cycle` takes it: a float, or a `slice`/list for a discriminative sweep"
         return self.probes[self.kept].fit
@@ -125,9 +129,9 @@ class LRProbes:
     def __repr__(self): return self.table()
 
     def plot(self, ax=None, **kwargs):
-        "The sweep's overlay with the kept rate as a suggestion, and the probes' validation losses on a second y axis"
+        "The sweep's overlay (`kwargs` go to `plot_lr`) with the probes drawn on it by `plot_probes`; returns the `Figure`"
         if self.res.curve is None: raise ValueError("This result has no curve to draw the probes on")
-        fig = plot_lr(self.res.curve, [*self.res.suggestions.values(), self.suggestion], ax=ax, **kwargs)
+        fig = plot_lr(self.res.curve, list(self.res.suggestions.values()), ax=ax, **kwargs)
         plot_probes(self, ax or fig.axes[0])
         return fig
 
@@ -157,15 +161,15 @@ def lr_probe(self:Learner,
     if not lrs or steps<1 or not all(math.isfinite(o) and o>0 for o in lrs):
         raise ValueError(f"lr_probe needs at least one positive learning rate and steps >= 1, got lrs={lrs}, steps={steps}")
     _check_valid(self)
-    probes,snap = [],Snapshot(self)
-    rec = getattr(self, 'recorder', None)
-    rec_d = dict(rec.__dict__) if rec is not None else None
+    probes,rec = [],getattr(self, 'recorder', None)
+    rec_d = dict(rec.__dict__) if rec is not None else None # (the snapshot keeps the recorder by reference)
     for lr in lrs:
         fit = fit_form(group_values(crv, Suggestion(lr))) if crv is not None else lr
+        snap = Snapshot(self) # one per probe: a snapshot puts the learner back once
         try: items,loss = probe_one(self, fit, int(steps), **kwargs)
         finally:
+            if rec is not None: rec.__dict__.clear(); rec.__dict__.update(rec_d) # (first: a restore that fails raises)
             snap.restore()
-            if rec is not None: rec.__dict__.clear(); rec.__dict__.update(rec_d)
         probes.append(Probe(lr, fit, int(steps), loss, items))
     k = keep([p.loss for p in probes], [p.items for p in probes], tol=tol, z=z)
     out = LRProbes(res, base, probes, _same_everywhere(k))
@@ -183,38 +187,69 @@ def _same_everywhere(k:int)->int:
 
 # %% ../nbs/08a_probes.ipynb #a8c1e023
 @patch
-def refine(self:LRFindResult, learn:Learner|None=None, **kwargs)->LRProbes:
-    "Train short probes around this result's suggestion on `learn` (see `Learner.lr_probe`)"
+def refine(self:LRFindResult,
+    learn:Learner|None=None, # The learner to probe (default: the one `lr_find` ran on)
+    **kwargs, # Passed to `Learner.lr_probe`: `n`, `steps`, `spread`, `set_lr`...
+)->LRProbes:
+    "Train short probes around this result's suggestion, on the learner `lr_find` ran on (see `Learner.lr_probe`)"
     if learn is None:
-        ref = getattr(self, 'learn_ref', None)
-        learn = ref() if ref is not None else None
-    if learn is None: raise ValueError("refine needs the learner this result came from: res.refine(learn), or learn.lr_probe(res)")
+        if self._learn is None:
+            raise ValueError("This result holds no learner (it was unpickled, or made by hand rather than by lr_find): "
+                             "pass the learner: res.refine(learn)")
+        learn = self._learn()
+        if learn is None: raise ValueError("The learner lr_find ran on is gone (deleted): pass the learner: res.refine(learn)")
     return learn.lr_probe(self, **kwargs)
 
 # %% ../nbs/08a_probes.ipynb #a8c1e025
+probe_look = ('#7B3294','o','*') # The probes' colour (no rule has it), their marker, and the kept one's
+
+def _band(ax, st)->tuple:
+    "Where the sweep's curves lie on `ax`, as fractions of its height (the labels above, the interval rows below)"
+    if st['ylim'] is None: return 0.2,0.8
+    y0,y1 = ax.get_ylim()
+    return tuple((y-y0)/(y1-y0) for y in st['ylim'])
+
 def plot_probes(pr:LRProbes, ax):
-    "Draw the probes of `pr` on `ax`'s log-lr axis: their validation losses on a second y axis, the kept one starred"
+    "Draw the probes of `pr` on the overlay `ax` (`plot_lr`'s): each probe's validation loss at its rate on a second y axis, the kept one starred and its rate labelled"
+    st,(c,m,mk),bg = _state(ax),probe_look,plt.rcParams['axes.facecolor']
+    lrs,k,legend = [p.lr for p in pr.probes],pr.probes[pr.kept],ax.get_legend() is not None
+    st['xlim'] = _union(st['xlim'], (min(lrs)/1.25, max(lrs)*1.25))
+    ax.axvline(k.lr, color=c, ls='--', lw=1, zorder=3, gid='lrprobe.vline')
+    t = ax.text(k.lr, 0.98, f'probed {fmt_lr(k.lr)}', fontsize=_fs, va='top', zorder=6, gid='lrprobe.label',
+                transform=ax.get_xaxis_transform(), bbox=dict(boxstyle='round,pad=0.2', fc=bg, ec=c, lw=1, alpha=0.9))
+    t._lrfind_top = False
+    st['texts'].append(t)
+    st['shared'].update(probes=Line2D([], [], color=c, marker=m, mfc=bg, mec=c, mew=1.5,
+                                      label=f'probes: {k.steps} steps of fit_one_cycle each'),
+                        kept=Line2D([], [], ls='', color=c, marker=mk, ms=14, mec=bg, mew=0.8, label=f'probe kept: {fmt_lr(k.lr)}'))
+    _finish(ax, legend) # the overlay laid out again, with the probes' rates and their legend
+    # The probes' losses on their own axis, across the band the sweep's curves take
     ax2 = ax.twinx()
     ax2.set_gid('lrprobe.axes')
-    lrs,c = [p.lr for p in pr.probes],'#333333'
-    fin = [p.loss for p in pr.probes if math.isfinite(p.loss)] or [1.]
-    lo,hi = min(fin),max(fin)
-    pad = (hi-lo) or abs(hi)*0.1 or 1.
-    top = hi+pad*0.35 # where a diverged probe is drawn
-    ys = [p.loss if math.isfinite(p.loss) else top for p in pr.probes]
-    ax2.plot(lrs, ys, '-', color=c, lw=1.2, alpha=0.7, zorder=6, gid='lrprobe.line')
-    for p,y in zip(pr.probes, ys):
-        ok = math.isfinite(p.loss)
-        ax2.plot([p.lr], [y], 'o' if ok else 'x', color=c, mfc='white', mec=c, mew=1.5, ms=8, zorder=7, gid='lrprobe.probe')
-        ax2.annotate(f'{p.loss:.3g}' if ok else 'diverged', (p.lr, y), xytext=(0, -14), textcoords='offset points',
-                     ha='center', fontsize=8, color=c, zorder=7)
-    k = pr.probes[pr.kept]
-    ax2.plot([k.lr], [ys[pr.kept]], '*', color='#D55E00', mec='white', ms=17, zorder=8, gid='lrprobe.kept',
-             label=f'probe kept: {fmt_lr(k.lr)}')
-    ax2.plot([], [], 'o-', color=c, mfc='white', label=f'probes: validation loss after {k.steps} steps of fit_one_cycle')
-    ax2.set_ylabel('validation loss of the probes')
-    ax2.set_ylim(lo-pad*1.2, hi+pad*1.6) # the probes in the middle band, clear of the labels at the top
-    x0,x1 = ax.get_xlim()
-    ax.set_xlim(min(x0, min(lrs)/1.25), max(x1, max(lrs)*1.25))
-    ax2.legend(loc='center left', fontsize=8, framealpha=0.9)
+    fin = [p.loss for p in pr.probes if math.isfinite(p.loss)]
+    lo,hi = (min(fin),max(fin)) if fin else (0.,1.)
+    if hi-lo < 1e-9*max(1., abs(hi)): lo,hi = lo-(0.05*abs(lo) or 0.5),hi+(0.05*abs(hi) or 0.5)
+    b0,b1 = _band(ax, st)
+    f0,f1 = b0+0.1*(b1-b0),b1-0.1*(b1-b0)
+    s = (hi-lo)/(f1-f0)
+    ax2.set_ylim(lo-f0*s, lo+(1-f0)*s)
+    ax2.set_yticks([y for y in ticker.MaxNLocator(4).tick_values(lo, hi) if lo <= y <= hi])
+    ax2.tick_params(axis='y', labelsize=_fs, colors=c)
+    ax2.spines['right'].set_color(c)
+    ax2.set_ylabel("probes' validation loss", fontsize=_fs, color=c)
+    ys = [p.loss if math.isfinite(p.loss) else lo+(b1-f0)*s for p in pr.probes] # a diverged probe: at the top of the band
+    ax2.plot(lrs, ys, '-', color=c, lw=1.5, zorder=6, gid='lrprobe.line')
+    n = len(pr.probes)
+    for i,(p,y) in enumerate(zip(pr.probes, ys)):
+        ok,kept = math.isfinite(p.loss),i==pr.kept
+        ms = 14 if kept else 8
+        st['marks'] += ax2.plot([p.lr], [y], mk if kept else m if ok else 'x', color=c, mfc=c if kept else bg, mec=bg if kept else c,
+                                mew=0.8 if kept else 1.5, ms=ms, zorder=8 if kept else 7, gid='lrprobe.kept' if kept else 'lrprobe.probe')
+        side,d = 'right' if i==0 and n>1 else 'left' if i==n-1 and n>1 else 'center',ms/2+5 # the outer probes' losses beside them, the others' above
+        a = ax2.annotate(f'{p.loss:.3g}' if ok else 'diverged', (p.lr, y), xytext=(dict(right=-d, left=d, center=0)[side], 0 if side!='center' else d),
+                         textcoords='offset points', ha=side, va='center' if side!='center' else 'bottom', fontsize=_fs, color=c, zorder=7, gid='lrprobe.loss',
+                         bbox=dict(boxstyle='round,pad=0.1', fc=bg, ec='none', alpha=0.8))
+        a._lrfind_up,a._lrfind_low = side=='center',False
+        st['notes'].append(a)
+    _finish(ax, legend) # the probes' losses placed clear of every other text and mark
     return ax2

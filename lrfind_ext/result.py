@@ -52,7 +52,8 @@ def fmt_fit(v)->str:
 
 class LRFindResult:
     "Mixin of `lr_find`'s result: the curve, the suggestions, a table and the plot"
-    _curve,_suggs,_applied = None,None,None # (a result made by `_make`, or by hand, has none of them)
+    _curve,_suggs,_applied,_learn = None,None,None,None # (a result made by `_make`, or by hand, has none of them)
+    # `_learn`: `lr_find`'s weak reference to its learner, for `refine` (lrfind_ext.probes); never pickled
 
     @property
     def curve(self)->LRCurve|None:
@@ -164,12 +165,15 @@ def _by_hand(name, lr, old, crv)->Suggestion:
 def _result_cls(names:tuple):
     "A `SuggestedLRs` namedtuple class with fields `names`, mixed with `LRFindResult`"
     nt = collections.namedtuple('SuggestedLRs', names)
-    def _replace(self, /, **kw): # (`self` positional-only: a rule may be called `self`)
-        "A copy with the fields in `kw` set to new learning rates (checked as a rule's are), keeping the curve and the other suggestions"
-        res = nt._replace(self, **{k:_lr(v, k) for k,v in kw.items()})
-        res._curve,res._suggs,res._applied = self._curve,self._suggs,self._applied
+    def __new__(cls, /, *args, **kw): # (`cls` and `self` positional-only: a rule may be called so)
+        "Each field a learning rate, checked as a rule's is, made a float: by the class itself, `_make` and `_replace` alike"
+        return nt.__new__(cls, *(_lr(v, k) for k,v in zip(names, args)), *args[len(names):], **{k:_lr(v, k) if k in names else v for k,v in kw.items()})
+    def _replace(self, /, **kw):
+        "A copy with the fields in `kw` set to new learning rates (checked as a rule's are), keeping the curve, the other suggestions and the learner"
+        res = nt._replace(self, **kw)
+        res._curve,res._suggs,res._applied,res._learn = self._curve,self._suggs,self._applied,self._learn
         return res
-    return type('SuggestedLRs', (nt, LRFindResult), {'_replace':_replace})
+    return type('SuggestedLRs', (nt, LRFindResult), {'__new__':__new__, '_make':classmethod(lambda cls, it: cls(*it)), '_replace':_replace})
 
 def lr_result(crv:LRCurve|None, suggs:list, applied:str|None=None)->LRFindResult:
     "Build `lr_find`'s result from a curve (None if there is none), its suggestions, and the one `set_lr` applied"

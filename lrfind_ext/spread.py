@@ -91,7 +91,7 @@ def interval(
     q = (1-coverage)/2
     a,b = np.quantile(l, [q, 1-q])
     hw = math.sqrt(2)*(b-a)/2 # another run is as uncertain as this one: a difference of two runs spreads √2 as wide
-    return 10**(math.log10(lr)-hw),10**(math.log10(lr)+hw)
+    return lr*10**-hw,lr*10**hw # (at zero width, `lr` itself: a round trip through log10 could leave it out)
 
 # %% ../nbs/04_spread.ipynb #2b60c9e9
 def _cell(v:LRCurve, s:Suggestion)->tuple:

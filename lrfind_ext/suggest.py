@@ -6,7 +6,7 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/suggest.html.md"""
 
 # %% ../nbs/02_suggest.ipynb #9c8ed264
 from __future__ import annotations
-import difflib,inspect,keyword,math,unicodedata
+import copy,difflib,inspect,keyword,math,unicodedata
 from dataclasses import dataclass,replace,fields
 from functools import partial
 from typing import Callable
@@ -119,7 +119,9 @@ def _check_name(name)->str:
     return s
 
 def _defined_at(f):
-    "`'module.qualname'` of function `f`, the same when a notebook cell defining it runs again; `f` itself if it has none"
+    "`'module.qualname'` of rule `f` (of a partial's function, of a callable object's class), the same when a notebook cell defining it runs again; `f` itself if it has none"
+    while isinstance(f, partial): f = f.func
+    if not hasattr(f, '__qualname__'): f = type(f) # an object with `__call__`
     m,q = getattr(f, '__module__', None),getattr(f, '__qualname__', None)
     return f'{m}.{q}' if m and q else f
 
@@ -164,6 +166,14 @@ def _as_suggestion(res)->Suggestion:
     except SuggestError as e: raise SuggestError(f"{e} (a rule returns a learning rate, a Suggestion, or fastai's pair (lr, (x, y)))") from None
 
 # %% ../nbs/02_suggest.ipynb #edbf4ca3
+def _own(crv:LRCurve)->LRCurve:
+    "A copy of `crv` for one rule: its own read-only arrays and record, so that nothing the rule does (`object.__setattr__`, `torch.from_numpy`...) reaches another"
+    try: crv.window # found once, on the shared curve, rather than again in each copy
+    except CurveError: pass # (a rule that reads it will say so)
+    c = object.__new__(type(crv))
+    c.__setstate__({k:v.copy() if isinstance(v, np.ndarray) else copy.copy(v) if isinstance(v, RunInfo) else v for k,v in vars(crv).items()})
+    return c
+
 class Suggester:
     "A suggestion rule registered under `name`: call it on an `LRCurve` to get a `Suggestion`"
     def __init__(self, name:str, func, fastai_style:bool|None=None,
@@ -176,7 +186,7 @@ class Suggester:
 
     def bare(self, crv:LRCurve)->Suggestion:
         "The `Suggestion` the rule returns on `crv`, checked, without the losses the registry reads off the curve (what the intervals need)"
-        v = crv.log_view() # a linear sweep binned evenly in log lr; an exponential one as it is
+        v = _own(crv.log_view()) # a linear sweep binned evenly in log lr; an exponential one as it is
         try: return _call_fastai(self.func, v) if self.fastai_style else _as_suggestion(self.func(v))
         except SuggestError as e: raise SuggestError(f"Suggester {self.name!r} returned an unusable suggestion on {crv}: {e}") from None
         except CurveError: raise

@@ -6,12 +6,12 @@ Docs: https://lrfind-ext.github.io/lrfind_ext/view.html.md"""
 
 # %% ../nbs/01_view.ipynb #c3d2e5f4
 from __future__ import annotations
-import dataclasses,json,math
+import dataclasses,gzip,json,math
 import numpy as np
 from pathlib import Path
 from fastcore.basics import patch
 from .curve import *
-from .curve import _n_finite,_median,_fmt
+from .curve import _n_finite,_median,_fmt,_short
 
 # %% auto #0
 __all__ = ['reads', 'zerolag_h', 'CurveError', 'loglr_smooth', 'curve_xy', 'start_level', 'LogView']
@@ -208,7 +208,14 @@ def log_view(self:LRCurve)->LRCurve:
 
 # %% ../nbs/01_view.ipynb #98492752
 def _enc(a): return None if a is None else [x if math.isfinite(x) else str(x) for x in a.tolist()]
-def _dec(a): return None if a is None else [float(x) for x in a]
+def _dec(d:dict, k:str):
+    "Array `k` of saved curve `d` as floats ('nan' and 'inf' read back), None if absent; a `ValueError` naming `k` if it is no list of numbers"
+    a = d.get(k)
+    if a is None and k!='lrs': return None
+    try:
+        if isinstance(a, list): return [float(x) for x in a]
+    except (TypeError,ValueError): pass
+    raise ValueError(f"Not a saved LRCurve: {k} must be a list of numbers, got {_short(a)}")
 _keys = {1:{'lrs','losses','smooth','num_it','stop','beta','skip_start','skip_end','meta'},
          2:{'version','lrs','losses','smooth','skip_start','skip_end','run'}}
 
@@ -234,23 +241,27 @@ def from_dict(cls:LRCurve, d:dict)->LRCurve:
     "Rebuild a curve from `LRCurve.to_dict`'s output, in today's format or format 1"
     if not isinstance(d, dict) or 'lrs' not in d: raise ValueError(f"Not a saved LRCurve: {str(d)[:80]}")
     v = d.get('version', 1)
-    if v not in _keys: raise ValueError(f"This curve was saved in format {v!r}: this lrfind_ext reads formats 1 and 2 (upgrade it)")
+    if type(v) is not int or v not in _keys: raise ValueError(f"This curve was saved in format {v!r}: this lrfind_ext reads formats 1 and 2 (upgrade it)")
     bad = set(d)-_keys[v]
     if bad: raise ValueError(f"Not a saved LRCurve: unknown keys {sorted(bad)}")
     if v==1: d = _from_v1(d)
     try: run = RunInfo(**d.get('run', {}))
     except TypeError as e: raise ValueError(f"Not a saved LRCurve: {e}") from None
-    return cls(_dec(d['lrs']), _dec(d.get('losses')), _dec(d.get('smooth')), skip_start=d.get('skip_start'),
+    return cls(_dec(d, 'lrs'), _dec(d, 'losses'), _dec(d, 'smooth'), skip_start=d.get('skip_start'),
                skip_end=d.get('skip_end', 5), run=run)
 
 @patch
 def save(self:LRCurve, fn)->Path:
-    "Write the curve to `fn` as JSON"
-    fn = Path(fn)
-    fn.write_text(json.dumps(self.to_dict()))
+    "Write the curve to `fn` as JSON, gzipped if `fn` ends in .gz (`~` is the home folder)"
+    fn,b = Path(fn).expanduser(),json.dumps(self.to_dict()).encode()
+    fn.write_bytes(gzip.compress(b, mtime=0) if fn.suffix=='.gz' else b)
     return fn
 
 @patch(cls_method=True)
 def load(cls:LRCurve, fn)->LRCurve:
-    "Read a curve written by `LRCurve.save`"
-    return cls.from_dict(json.loads(Path(fn).read_text()))
+    "Read a curve written by `LRCurve.save`, gzipped or not (a byte-order mark, as Windows editors write, is skipped)"
+    fn = Path(fn).expanduser()
+    b = fn.read_bytes()
+    try: d = json.loads(gzip.decompress(b) if b[:2]==b'\x1f\x8b' else b) # (json detects the encoding, BOM included)
+    except (ValueError,OSError) as e: raise ValueError(f"Not a saved LRCurve: {fn} is not JSON ({e})") from None
+    return cls.from_dict(d)

@@ -38,7 +38,7 @@ STAGE,OLD = PROC/'.smalldocs',PROC/'.old_docs'
 # The Tutorials section, in reading order: the pages that are not API pages, and the API page on training setups,
 # which reads as a guide; any other page that is not an API page follows them, by name.
 TUTORIALS = ['workflow', 'reading_the_plot', 'migrating', 'benchmark', 'benchmark_research', '11_setups', 'custom_suggester']
-_num = re.compile(r'^\d+_')
+_num = re.compile(r'^\d+[a-zA-Z0-9]*_') # an API page: numbered as nbdev reads numbers (08a_probes too; nbdev's config.py)
 
 # What the proc step runs, in a child process from the project root (nbdev reads its config from the cwd).
 _PROC = """

@@ -39,6 +39,16 @@ def test_docs_build_reruns_no_example():
     assert not bad, ('cells that mix imports with other code (nbdev runs them again while building the docs, and the '
                      'page shows that run; put their imports in a cell of their own):\n  ' + '\n  '.join(bad))
 
+def test_sidebar_api_section():
+    """nbs/sidebar.yml is what scripts/docs.py writes, and lists under API every notebook that exports a module (but the
+    setups page, a tutorial), in notebook order: 08a_probes.ipynb too, after 08_finder.ipynb"""
+    docs = _docs_module()
+    txt = docs.sidebar()
+    assert (ROOT/'nbs'/'sidebar.yml').read_text() == txt, 'nbs/sidebar.yml is stale: `python scripts/docs.py --sidebar` writes it'
+    mods = [p.name for p in docs.pages() if '#| default_exp' in p.read_text() and p.stem not in docs.TUTORIALS]
+    assert '08a_probes.ipynb' in mods
+    assert re.findall(r'- (\S+\.ipynb)', txt.split('section: API')[1]) == mods
+
 NO_SMALLDOCS = ("smalldocs, which renders the site here, is not installed (it needs Python 3.11 or later, so the dev "
                 "install leaves it out on 3.10): the site is built and checked on 3.11 and later")
 
@@ -204,14 +214,15 @@ def test_internal_links_resolve(visits, server):
 
 def _modules():
     """(module, its source, its page) for each module of the package: the page is named after the notebook the module
-    is exported from (its first lines say which), as nbdev names it (00_curve.ipynb: curve.html)"""
+    is exported from (its first lines say which), as nbdev names it (00_curve.ipynb: curve.html, 08a_probes.ipynb: probes.html)"""
+    from nbdev.config import nbpath2html
     res = []
     for src in sorted((ROOT/'lrfind_ext').glob('*.py')):
         if src.name.startswith('_') and src.name!='__init__.py': continue
         m = re.search(r'File to edit: \S*?([^/\s]+)\.ipynb', src.read_text()[:2000])
         if not m: continue
         mod = 'lrfind_ext' if src.name=='__init__.py' else f'lrfind_ext.{src.stem}'
-        res.append((mod, src, re.sub(r'^\d+_', '', m.group(1)) + '.html'))
+        res.append((mod, src, nbpath2html(m.group(1) + '.ipynb').name))
     return res
 
 def _documented():

@@ -70,15 +70,18 @@ def test_no_parameter_reads_nonetype():
     assert not bad, 'parameters the docs would type NoneType: ' + ', '.join(bad)
 
 def test_result_and_registry_members_documented():
-    "Every public method and property of the result and of the registry has its `show_doc` on its page (issue 23)"
+    "Every public method and property of the result, the registry and the probes' result has its `show_doc` on the page of the module that defines it (issue 23)"
     from lrfind_ext.suggest import Suggesters
     root = Path(__file__).resolve().parent.parent/'nbs'
-    for cls,nb in (LRFindResult,'06_result.ipynb'),(Suggesters,'02_suggest.ipynb'):
-        src = '\n'.join(''.join(c['source']) for c in json.loads((root/nb).read_text())['cells'] if c['cell_type']=='code')
-        names = [k for k,v in vars(cls).items() if not k.startswith('_') and (inspect.isfunction(v) or isinstance(v, property))]
-        assert len(names) >= 4, names
-        shown = lambda k: f'show_doc({cls.__name__}.{k})' in src or f'def {k}(self:{cls.__name__}' in src # (nbdev documents a @patch)
-        assert not [k for k in names if not shown(k)], (nb, [k for k in names if not shown(k)])
+    src = lambda nb: '\n'.join(''.join(c['source']) for c in json.loads(nb.read_text())['cells'] if c['cell_type']=='code')
+    page = {f"lrfind_ext.{m[1]}":src(nb) for nb in root.glob('*.ipynb') if (m := re.search(r'#\| default_exp (\w+)', nb.read_text()))}
+    from lrfind_ext.probes import LRProbes
+    for cls in LRFindResult,Suggesters,LRProbes:
+        members = {k:getattr(v, 'fget', v) for k,v in vars(cls).items() if not k.startswith('_') and (inspect.isfunction(v) or isinstance(v, property))}
+        assert len(members) >= 4, members
+        shown = lambda k,src: f'show_doc({cls.__name__}.{k})' in src or f'def {k}(self:{cls.__name__}' in src # (nbdev documents a @patch)
+        missing = [(k,f.__module__) for k,f in members.items() if not shown(k, page[f.__module__])]
+        assert not missing, missing
 
 def test_default_result_keeps_valley():
     "Code written for fastai, `learn.lr_find().valley`, keeps working with the new default"

@@ -1,4 +1,4 @@
-"`import lrfind_ext` patches fastai's Learner.lr_find and Recorder.plot_lr_find, and does nothing else."
+"`import lrfind_ext` patches fastai's Learner.lr_find and Recorder.plot_lr_find, adds the probes (Learner.lr_probe, LRFindResult.refine), and does nothing else."
 import os,subprocess,sys,textwrap
 from pathlib import Path
 
@@ -18,6 +18,8 @@ def test_import_patches_and_nothing_else(tmp_path):
         assert before == after, (before, after)
         assert Learner.lr_find.__module__ == 'lrfind_ext.finder' and Learner.lr_find is not orig[0]
         assert Recorder.plot_lr_find.__module__ == 'lrfind_ext.plot' and Recorder.plot_lr_find is not orig[1]
+        from lrfind_ext.result import LRFindResult
+        assert Learner.lr_probe.__module__ == LRFindResult.refine.__module__ == 'lrfind_ext.probes' # the probes, opt-in by call
         assert 'matplotlib.pyplot' not in sys.modules or matplotlib.pyplot.get_fignums() == []
         print('OK')
     ''', tmp_path)

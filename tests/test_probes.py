@@ -1,11 +1,13 @@
 "Probes (lrfind_ext.probes): short fit_one_cycle runs around lr_find's suggestion, the learner put back after each."
-import json,math,os,subprocess,sys
+import gc,io,json,math,os,pickle,subprocess,sys,weakref
 from pathlib import Path
 import numpy as np,pytest,torch
+import matplotlib.pyplot as plt
 from fastai.basics import Callback,set_seed
 from fastai.callback.training import GradientAccumulation
 import lrfind_ext
-from lrfind_ext.probes import ProbeCallback,LRProbes,keep,probe_one
+from lrfind_ext.probes import ProbeCallback,LRProbes,keep,probe_one,probe_look
+from lrfind_ext.result import lr_result
 from lrfind_ext.setups import CPUMixedPrecision
 from lrf_testutils import digits,capture,diff,weights,same_weights,RaiseAt,Log,two_groups
 
@@ -136,13 +138,48 @@ def test_parameter_groups_get_the_sweeps_ratio():
     for r in spy.rows: assert r['lrs'][1]/r['lrs'][0] == pytest.approx(10.)
     assert max(r['lrs'][1] for r in spy.rows) == pytest.approx(1e-2, rel=0.05)
 
-def test_set_lr_and_refine():
+def test_recorder_back_when_a_restore_fails(monkeypatch):
+    "A restore that fails (it raises after putting back all it can) still leaves the recorder as lr_find left it"
+    import lrfind_ext.probes as P
+    class Failing(P.Snapshot):
+        def restore(self): super().restore(); raise RuntimeError('restore failed')
+    learn = digits()
+    res = _found(learn, num_it=20)
+    before = dict(learn.recorder.__dict__)
+    monkeypatch.setattr(P, 'Snapshot', Failing)
+    with pytest.raises(RuntimeError, match='restore failed'): _probe(learn, res, n=1, steps=4)
+    assert learn.recorder.__dict__ == before and learn.recorder.lr_result is res
+
+def test_set_lr_through_refine():
     learn = digits()
     res = _found(learn, num_it=20)
     lr0 = learn.lr
     pr = res.refine(learn, n=2, steps=6, show_plot=False, set_lr=True)
     assert learn.lr == pr.fit_lr() and learn.lr != lr0
-    with pytest.raises(ValueError, match='needs the learner'): res.refine(n=2, steps=6)
+
+def test_refine_probes_the_learner_lr_find_ran_on():
+    "`learn.lr_find().refine()` needs no learner, `_replace` keeps it; an unpickled or hand-made result asks for it"
+    learn = digits()
+    spy = Steps()
+    learn.add_cb(spy)
+    res = _found(learn, num_it=20)
+    del spy.rows[:]
+    pr = res.refine(n=2, steps=6, show_plot=False)
+    assert pr.res is res and len(pr.probes) == 2 and len(spy.rows) == 12 # the probes trained `learn`
+    assert len(res._replace(basin=res.basin*2).refine(lrs=[1e-2], steps=2, show_plot=False).probes) == 1
+    for r in pickle.loads(pickle.dumps(res)),lr_result(res.curve, list(res.suggestions.values())):
+        with pytest.raises(ValueError, match=r'holds no learner.*pass the learner: res.refine\(learn\)'): r.refine(n=2, steps=2)
+    assert pickle.loads(pickle.dumps(res)).refine(learn, lrs=[1e-2], steps=2, show_plot=False).probes[0].steps == 2
+
+def test_result_does_not_keep_the_learner_alive():
+    "The result's reference to its learner is weak: once the learner is gone, refine says so and asks for one"
+    learn = digits()
+    res = _found(learn, num_it=20)
+    ref = weakref.ref(learn)
+    del learn
+    gc.collect()
+    assert ref() is None
+    with pytest.raises(ValueError, match=r'is gone.*pass the learner: res.refine\(learn\)'): res.refine(n=2, steps=2)
 
 def test_fit_one_cycle_arguments_reach_the_probes():
     "`**kwargs` go to fit_one_cycle: div=1e9 starts the schedule near zero"
@@ -169,12 +206,35 @@ def test_plot_shows_the_probes_on_the_sweep_axis():
     ax = fig.axes[0]
     ax2 = next(a for a in fig.axes if a.get_gid()=='lrprobe.axes')
     assert ax2.get_xscale() == 'log' and ax2.get_shared_x_axes().joined(ax, ax2)
-    pts = [l for l in ax2.lines if l.get_gid()=='lrprobe.probe']
+    pts = sorted((l for l in ax2.lines if l.get_gid() in ('lrprobe.probe','lrprobe.kept')), key=lambda l: l.get_xdata()[0])
     assert [float(l.get_xdata()[0]) for l in pts] == pytest.approx([p.lr for p in pr.probes])
     assert [float(l.get_ydata()[0]) for l in pts] == pytest.approx([p.loss for p in pr.probes])
     kept = next(l for l in ax2.lines if l.get_gid()=='lrprobe.kept')
-    assert float(kept.get_xdata()[0]) == pytest.approx(pr.lr)
-    assert any(l.get_gid()=='lrfind.0.probed.marker' for l in ax.lines) # the kept rate, marked on the sweep
+    assert float(kept.get_xdata()[0]) == pytest.approx(pr.lr) and kept.get_marker() == probe_look[2]
+    x0,x1 = ax.get_xlim()
+    assert x0 < pr.probes[0].lr and pr.probes[-1].lr < x1
+    lab = next(t for t in ax.texts if t.get_gid()=='lrprobe.label') # the kept rate, labelled at the top as a suggestion is
+    assert lab.get_text() == f'probed {pr.lr:.1e}'
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert 'probes: 6 steps of fit_one_cycle each' in legend and f'probe kept: {pr.lr:.1e}' in legend
+    assert [t.get_text() for t in ax2.texts] == [f'{p.loss:.3g}' for p in pr.probes]
+
+def test_probes_look_apart_and_read_at_column_width():
+    "The probes' colour is no rule's; every text of the figure, the probes' included, is at least 17 px shown 640 px wide"
+    from matplotlib.colors import to_rgb
+    from lrfind_ext.plot import rule_looks,_user_looks
+    assert to_rgb(probe_look[0]) not in {to_rgb(c) for c,_ in [*rule_looks.values(), *_user_looks]}
+    learn = digits()
+    res = _found(learn, num_it=30)
+    fig = _probe(learn, res, n=3, steps=6).plot()
+    buf = io.BytesIO()
+    fig.savefig(buf, format='png', bbox_inches='tight') # as a notebook shows it
+    buf.seek(0)
+    px = fig.dpi/72*640/plt.imread(buf).shape[1]
+    texts = [t for a in fig.axes for t in [*a.texts, a.xaxis.label, a.yaxis.label, *a.get_yticklabels(),
+             *(a.get_xticklabels() if a.xaxis.get_visible() else [])] if t.get_text()]
+    small = [(t.get_text(), round(t.get_fontsize()*px, 1)) for t in texts+list(fig.axes[0].get_legend().get_texts()) if t.get_fontsize()*px < 17]
+    assert not small, small
 
 # ---- several processes ----
 
