@@ -56,13 +56,11 @@ def pytest_xdist_make_scheduler(config, log):
 
 @pytest.fixture(autouse=True)
 def _default_sigint():
-    """Each test starts with Python's own Ctrl-C handler, as in a fresh interpreter (tests/test_state.py's Ctrl-C tests
-    need it). In one `make test` run an xdist worker had another one in place by then (cause not found): put back,
-    with a warning that names it."""
+    """Each test starts with Python's own Ctrl-C handler (tests/test_state.py's Ctrl-C tests need it). A process started
+    in the background by a shell without job control (`make test &` in a script) has SIGINT ignored, and Python then
+    leaves it ignored: run that way with two workers, test_state's Ctrl-C tests failed (in one process they had passed)."""
     import signal,threading
-    h = signal.getsignal(signal.SIGINT)
-    if h is not signal.default_int_handler and threading.current_thread() is threading.main_thread():
-        warnings.warn(f'the SIGINT handler was {h!r} before this test: Python\'s own put back')
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
 
