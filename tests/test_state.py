@@ -321,14 +321,24 @@ class _Decay(Callback):
     def after_loss(self): self.learn.loss_grad = self.learn.loss_grad*self.scale
     def after_step(self): self.scale.mul_(0.98)
 
-def _torch_dls_learner():
-    "Plain PyTorch DataLoaders, the training one shuffling with its own `generator`"
+class OwnRngSampler(torch.utils.data.Sampler):
+    "A sampler that shuffles with a NumPy generator of its own"
+    def __init__(self, n, seed): self.n,self.rng = n,np.random.default_rng(seed)
+    def __iter__(self): yield from self.rng.permutation(self.n).tolist()
+    def __len__(self): return self.n
+
+def _torch_dls_learner(own_sampler=False):
+    "Plain PyTorch DataLoaders, the training one shuffling with its own `generator` (or a sampler with its own RNG)"
     torch.manual_seed(0)
     x = torch.randn(320, 5)
     ds = TensorDataset(x, x.sum(1, keepdim=True))
-    g = torch.Generator().manual_seed(1)
-    dls = DataLoaders(DataLoader(ds, batch_size=16, shuffle=True, generator=g), DataLoader(ds, batch_size=64))
+    kw = dict(sampler=OwnRngSampler(320, 1)) if own_sampler else dict(shuffle=True, generator=torch.Generator().manual_seed(1))
+    dls = DataLoaders(DataLoader(ds, batch_size=16, **kw), DataLoader(ds, batch_size=64))
     return Learner(dls, nn.Sequential(nn.Linear(5,8), nn.ReLU(), nn.Linear(8,1)), loss_func=MSELossFlat())
+
+def _model(f):
+    "The digits learner with its model made by `f` from the plain one"
+    return lambda: _with(digits(), model=f)
 
 def _sentences(n=120, seed=0):
     "Short generated English texts"
@@ -372,13 +382,17 @@ SETUPS = { # a fresh learner; options: pre_fit (a fit first: optimizer state), f
     'model-warm-up-counter': (lambda: _with(digits(), model=_Warm), {}),
     'loss-module-state': (lambda: _with(digits(), loss=_LossWithState()), {}),
     'torch-dataloader-generator': (_torch_dls_learner, {}),
+    'sampler-with-its-own-rng': (partial(_torch_dls_learner, own_sampler=True), {}),
+    'scripted-model': (_model(torch.jit.script), {}),
+    'compiled-model': (_model(lambda m: torch.compile(m, backend='eager')), {}), # (the eager backend: no compiler needed)
+    'lazy-model': (_model(lambda m: nn.Sequential(nn.LazyLinear(32), nn.ReLU(), nn.Linear(32,10))), {}),
     'mixed-precision-cpu': (lambda: _bn(cbs=CPUMixedPrecision()), dict(pre_fit=True)),
     'bf16-autocast-cpu': (lambda: _bn(cbs=CPUMixedPrecision(amp_mode='bf16')), {}),
     'tabular': (lambda: no_workers(cancer_tabular_learner()), {}),
     'language-model': (_lm_learner, {}),
     'worker-processes': (lambda: _workers(_bn()), dict(pre_fit=True, find_kw={})), # and the full 100-step lr_find
 }
-_SLOW = ('language-model', 'worker-processes')
+_SLOW = ('language-model', 'worker-processes', 'compiled-model')
 
 @pytest.mark.parametrize('setup', [pytest.param(s, marks=pytest.mark.slow) if s in _SLOW else s for s in SETUPS])
 def test_lr_find_then_fit_as_fit_alone(setup):
