@@ -69,6 +69,11 @@ def basin_of(curve:dict):
 # ---------------------------------------------------------------------------------------------------------------------
 # The lattice: probes at basin x 10^OFFS, for each length, from each lr_find seed's learner
 
+def _task_start(name, seed, cfile):
+    "Task `name`, basin's result on its recorded 100-step sweep for lr_find seed `seed` (in `cfile`), and the learner the sweep ran on"
+    t = TASK[name]
+    return t,basin_of(load_json(Path(cfile))[f'{name}/{seed}/100']['curve']),t.learner(seed)
+
 def _lat_fn(name, seed, steps): return PCACHE/f'lattice_{name}_s{seed}_n{steps}.json.gz'
 
 def lattice_job(args):
@@ -77,14 +82,11 @@ def lattice_job(args):
     import torch,lrfind_ext
     from lrfind_ext.snapshot import Snapshot
     from lrfind_ext.probes import probe_one
-    t = TASK[name]
-    res = basin_of(load_json(Path(cfile))[f'{name}/{seed}/100']['curve'])
-    base = res.basin
-    learn = t.learner(seed)
-    snap,rows,t0 = Snapshot(learn),[],time.time()
+    t,res,learn = _task_start(name, seed, cfile)
+    base,rows,t0 = res.basin,[],time.time()
     for o in offs:
         lr = base*10**o
-        t1 = time.time()
+        t1,snap = time.time(),Snapshot(learn) # one per probe: a snapshot puts the learner back once
         try: items,loss = probe_one(learn, t.lr_arg(lr), steps)
         finally: snap.restore()
         rows.append(dict(off=o, lr=lr, loss=loss if math.isfinite(loss) else None, secs=time.time()-t1,
@@ -339,9 +341,7 @@ def eval_job(args):
     "Task `name`, lr_find seed `seed`: basin from the recorded sweep, then `lr_probe` with DESIGN from the same learner"
     set_name,name,seed,design,cfile = args
     import lrfind_ext,lrfind_ext.probes
-    t = TASK[name]
-    res = basin_of(load_json(Path(cfile))[f'{name}/{seed}/100']['curve'])
-    learn = t.learner(seed)
+    t,res,learn = _task_start(name, seed, cfile)
     t0 = time.time()
     with learn.no_logging(): pr = learn.lr_probe(res, show_plot=False, **design)
     # for the slice tasks, the probes' rates are the top rates of the slices `fit_one_cycle` got (the truth's convention)
