@@ -71,14 +71,14 @@ class FailingModule(nn.Module):
             if self.calls==self.at: raise self.exc
         return self.m(x)
 
-def nan_after(loss_func, k, value=float('nan')):
-    "A loss function multiplied by `value` (NaN unless told otherwise) from its `k`-th call in training on"
+def nan_after(loss_func, k, value=float('nan'), every=False):
+    "A loss function multiplied by `value` (NaN unless told otherwise) from its `k`-th call in training on (`every`: on every `k`-th only)"
     n = [0]
     def _f(pred, *yb):
         l = loss_func(pred, *yb)
         if torch.is_grad_enabled():
             n[0] += 1
-            if n[0]>=k: l = l*value
+            if (n[0]%k==0 if every else n[0]>=k): l = l*value
         return l
     return _f
 

@@ -144,22 +144,11 @@ class Stepped(Callback):
     def __init__(self): self.losses = Log()
     def after_step(self): self.losses.append(float(self.learn.loss))
 
-def nan_every(loss_func, k):
-    "`loss_func`, NaN on every `k`-th training batch"
-    n = [0]
-    def _f(pred, *yb):
-        l = loss_func(pred, *yb)
-        if torch.is_grad_enabled():
-            n[0] += 1
-            if n[0]%k==0: l = l*float('nan')
-        return l
-    return _f
-
 @pytest.mark.parametrize('event', ['after_loss', 'before_backward'])
 def test_cancelled_batch_counts_toward_no_point(event):
     "Every third batch NaN and skipped: the curve is finite, reaches num_it, and its points are the stepped batches' losses"
     learn = digits()
-    learn.loss_func = nan_every(learn.loss_func, 3)
+    learn.loss_func = nan_after(learn.loss_func, 3, every=True)
     skip,st = SkipNaN(event),Stepped()
     with learn.no_bar(): res = learn.lr_find(end_lr=0.1, num_it=30, cbs=[skip, st], show_plot=False)
     c = res.curve
